@@ -1,0 +1,5 @@
+"""Allows `python -m paysim_cli`."""
+
+from paysim_cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The embedded local stack: PostgreSQL, Azurite and the local event log, under one state directory."""

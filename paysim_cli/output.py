@@ -1,0 +1,156 @@
+"""Rendering: Rich for people, `{"data": ...}` / `{"error": ...}` JSON for machines, secrets masked."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import orjson
+from pydantic import BaseModel
+
+from paysim_cli.errors import PaysimError
+from paysim_cli.secrets import mask_secrets
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types for pydantic models, dataclasses, paths, enums and datetimes."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: to_jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(key): to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(item) for item in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+def dumps_json(payload: Any, *, indent: bool = True) -> str:
+    option = orjson.OPT_INDENT_2 if indent else 0
+    return mask_secrets(orjson.dumps(to_jsonable(payload), option=option).decode())
+
+
+class Output:
+    """Where a command's result goes. Streams and TTY state are injected so tests can simulate them."""
+
+    def __init__(
+        self,
+        *,
+        json_mode: bool = False,
+        verbose: bool = False,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+        is_tty: bool | None = None,
+    ) -> None:
+        self.json_mode = json_mode
+        self.verbose = verbose
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.is_tty = self.stdout.isatty() if is_tty is None else is_tty
+        self._console: Console | None = None
+        self._err_console: Console | None = None
+
+    @property
+    def interactive(self) -> bool:
+        """Live views, spinners and colour only for a person at a terminal."""
+        return self.is_tty and not self.json_mode
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            self._console = self._make_console(self.stdout)
+        return self._console
+
+    @property
+    def err_console(self) -> Console:
+        if self._err_console is None:
+            self._err_console = self._make_console(self.stderr)
+        return self._err_console
+
+    def _make_console(self, stream: IO[str]) -> Console:
+        from rich.console import Console
+
+        return Console(
+            file=stream,
+            force_terminal=self.is_tty,
+            no_color=not self.is_tty,
+            highlight=False,
+            soft_wrap=not self.is_tty,
+            width=None if self.is_tty else 120,
+        )
+
+    def result(self, data: Any, render: Callable[[Console], None] | None = None) -> None:
+        """The command's one result: JSON `{"data": ...}` or a human rendering of the same data."""
+        if self.json_mode:
+            self.stdout.write(dumps_json({"data": data}) + "\n")
+            self.stdout.flush()
+            return
+        if render is None:
+            self.stdout.write(dumps_json(data) + "\n")
+            return
+        render(self.console)
+
+    def error(self, error: PaysimError) -> None:
+        if self.json_mode:
+            self.stdout.write(dumps_json({"error": error.to_dict()}) + "\n")
+            self.stdout.flush()
+            return
+        line = f"error [{error.code}]: {mask_secrets(error.message)}"
+        self.stderr.write(line + "\n")
+        if error.hint:
+            self.stderr.write(f"hint: {mask_secrets(error.hint)}\n")
+        self.stderr.flush()
+
+    def status(self, message: str) -> None:
+        """A progress line for people, on stderr; silent in --json mode."""
+        if self.json_mode:
+            return
+        self.stderr.write(mask_secrets(message) + "\n")
+        self.stderr.flush()
+
+    def warn(self, message: str) -> None:
+        """A warning, on stderr in both modes (stdout stays machine-readable)."""
+        self.stderr.write(f"warning: {mask_secrets(message)}\n")
+        self.stderr.flush()
+
+    def debug(self, message: str) -> None:
+        if self.verbose:
+            self.stderr.write(f"debug: {mask_secrets(message)}\n")
+            self.stderr.flush()
+
+    @contextmanager
+    def progress(self, description: str) -> Iterator[Progress | None]:
+        """A Rich progress display at a terminal; None otherwise (callers print periodic lines)."""
+        if not self.interactive:
+            self.status(description)
+            yield None
+            return
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=self.err_console,
+            transient=True,
+        ) as progress:
+            yield progress

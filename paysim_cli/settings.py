@@ -1,0 +1,204 @@
+"""Settings, resolved once per invocation: flag > PAYSIM_* env var > paysim.toml [env.NAME] >
+connection profile written by `paysim infra output` > local stack state > defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from paysim_cli.errors import ExitCode, PaysimError
+
+ENV_PREFIX = "PAYSIM_"
+DEFAULT_CONFIG_FILE = Path("paysim.toml")
+LOCAL_ENV = "local"
+SECRET_FIELDS = frozenset({"database_url", "blob_connection_string", "eventhub_connection_string"})
+
+
+class Settings(BaseModel):
+    """Everything a command needs to find the pipeline's parts. Immutable once resolved."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    env: str = Field(LOCAL_ENV, description="environment name: local, dev, staging, production, ...")
+    state_dir: Path = Field(Path(".paysim"), description="local state: stack data, manifests, profiles")
+    database_url: str | None = Field(None, description="PostgreSQL URL; the local stack's when unset")
+    database_auth: Literal["password", "entra"] = Field(
+        "password", description="password in the URL, or an Entra ID token from azure-identity"
+    )
+    blob_connection_string: str | None = Field(None, description="Storage connection string")
+    blob_account_url: str | None = Field(None, description="Storage account URL, used with Entra ID")
+    raw_events_container: str = Field("raw-events", description="container for raw event batches")
+    eventhub_connection_string: str | None = Field(None, description="Event Hubs connection string")
+    eventhub_namespace: str | None = Field(None, description="fully qualified Event Hubs namespace")
+    eventhub_name: str = Field("payments", description="event hub name")
+    consumer_group: str = Field("$Default", description="consumer group the pipeline reads with")
+    hub_partitions: int = Field(4, ge=1, le=1024, description="partitions of the local event log")
+    postgres_port: int = Field(0, ge=0, le=65535, description="local PostgreSQL port; 0 picks a free one")
+    azurite_port: int = Field(0, ge=0, le=65535, description="local Azurite blob port; 0 picks a free one")
+    amqp_port: int = Field(5672, ge=0, le=65535, description="local Event Hubs AMQP endpoint port")
+    terraform_root: Path = Field(Path("terraform"), description="Terraform tree (modules, environments)")
+
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def sources(self) -> Mapping[str, str]:
+        """Where each field's value came from: flag, env PAYSIM_X, paysim.toml, ..., default."""
+        return self._sources
+
+    @property
+    def is_local(self) -> bool:
+        return self.env == LOCAL_ENV
+
+    @property
+    def event_log_path(self) -> Path:
+        """The local event log's SQLite file."""
+        return self.state_dir / "hub" / "events.db"
+
+    def override(self, source: str = "flag", **values: Any) -> Settings:
+        """A copy with command-level flags applied (None means 'not given')."""
+        given = {key: value for key, value in values.items() if value is not None}
+        if not given:
+            return self
+        merged = self.model_dump() | given
+        updated = _validate(merged, {key: source for key in given})
+        updated._sources = dict(self._sources) | {key: source for key in given}
+        return updated
+
+
+def resolve_settings(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Resolve settings once, recording where every value came from."""
+    flags = {key: value for key, value in (flags or {}).items() if value is not None}
+    environ = os.environ if environ is None else environ
+    env_values = _from_environ(environ)
+    config_path = config_file or Path(environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_FILE))
+    env_name = str(flags.get("env") or env_values.get("env") or LOCAL_ENV)
+    file_values = _from_config_file(config_path, env_name, explicit=config_file is not None)
+
+    layers: list[tuple[str, dict[str, Any]]] = [
+        ("flag", flags),
+        (f"env {ENV_PREFIX}*", env_values),
+        (f"{config_path} [env.{env_name}]", file_values),
+    ]
+    state_dir = Path(_first("state_dir", layers) or Settings.model_fields["state_dir"].default)
+    profile_path = connection_profile_path(state_dir, env_name)
+    layers.append((str(profile_path), _from_profile(profile_path)))
+    if env_name == LOCAL_ENV:
+        from paysim_cli.local.state import local_stack_settings
+
+        layers.append(("local stack", local_stack_settings(state_dir)))
+
+    merged: dict[str, Any] = {"env": env_name}
+    sources: dict[str, str] = {"env": _source_of("env", layers) or "default"}
+    for name in Settings.model_fields:
+        for source, values in layers:
+            if name in values:
+                merged[name] = values[name]
+                sources[name] = _label(source, name)
+                break
+        else:
+            sources.setdefault(name, "default")
+    settings = _validate(merged, sources)
+    settings._sources = sources
+    return settings
+
+
+def connection_profile_path(state_dir: Path, env_name: str) -> Path:
+    """Where `paysim infra output` writes the endpoints of an environment."""
+    return state_dir / "environments" / f"{env_name}.json"
+
+
+def _label(source: str, name: str) -> str:
+    return f"env {ENV_PREFIX}{name.upper()}" if source.startswith("env ") else source
+
+
+def _first(name: str, layers: list[tuple[str, dict[str, Any]]]) -> Any:
+    return next((values[name] for _, values in layers if name in values), None)
+
+
+def _source_of(name: str, layers: list[tuple[str, dict[str, Any]]]) -> str | None:
+    return next((_label(source, name) for source, values in layers if name in values), None)
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        name: environ[f"{ENV_PREFIX}{name.upper()}"]
+        for name in Settings.model_fields
+        if f"{ENV_PREFIX}{name.upper()}" in environ
+    }
+
+
+def _from_config_file(path: Path, env_name: str, *, explicit: bool) -> dict[str, Any]:
+    if not path.exists():
+        if explicit:
+            raise PaysimError(
+                "config_not_found",
+                f"config file {path} does not exist",
+                "create it from paysim.example.toml, or drop --config",
+                exit_code=ExitCode.CONFIG,
+            )
+        return {}
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise PaysimError(
+            "invalid_config",
+            f"{path} is not valid TOML: {error}",
+            "fix the syntax; paysim.example.toml shows the layout",
+            exit_code=ExitCode.CONFIG,
+        ) from error
+    table = document.get("env", {}).get(env_name, {})
+    if not isinstance(table, dict):
+        raise PaysimError(
+            "invalid_config",
+            f"{path}: [env.{env_name}] must be a table",
+            "write it as a [env.NAME] section with key = value lines",
+            exit_code=ExitCode.CONFIG,
+        )
+    unknown = sorted(set(table) - set(Settings.model_fields))
+    if unknown:
+        raise PaysimError(
+            "invalid_config",
+            f"{path} [env.{env_name}]: unknown setting {', '.join(unknown)}",
+            f"valid settings: {', '.join(Settings.model_fields)}",
+            exit_code=ExitCode.CONFIG,
+        )
+    return dict(table)
+
+
+def _from_profile(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        profile = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as error:
+        raise PaysimError(
+            "invalid_connection_profile",
+            f"connection profile {path} is not valid JSON: {error}",
+            "run `paysim infra output --env ENV` again to rewrite it",
+            exit_code=ExitCode.CONFIG,
+        ) from error
+    return {key: value for key, value in profile.items() if key in Settings.model_fields}
+
+
+def _validate(values: dict[str, Any], sources: Mapping[str, str]) -> Settings:
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "settings"
+        raise PaysimError(
+            "invalid_setting",
+            f"setting {field} (from {sources.get(field, 'default')}): {first['msg']}",
+            "fix the value where it is set; `paysim config show` lists every setting and its source",
+            exit_code=ExitCode.CONFIG,
+        ) from error
