@@ -19,7 +19,7 @@ from paysim_cli.output import Output
 class PaysimGroup(TyperGroup):
     """The root group: the only place a PaysimError becomes an exit code."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click Context; typer.Context subclasses it
         try:
             return super().invoke(ctx)
         except PaysimError as error:
@@ -45,12 +45,12 @@ class PaysimGroup(TyperGroup):
             raise typer.Exit(int(ExitCode.FAILURE)) from error
 
 
-def _wants_traceback(ctx: typer.Context) -> bool:
+def _wants_traceback(ctx: Any) -> bool:
     state = ctx.obj
     return bool(state.traceback) if isinstance(state, AppContext) else bool(ctx.params.get("traceback"))
 
 
-def _output_for(ctx: typer.Context) -> Output:
+def _output_for(ctx: Any) -> Output:
     state = ctx.obj
     if isinstance(state, AppContext):
         return state.output

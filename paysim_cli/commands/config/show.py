@@ -44,7 +44,9 @@ def show(ctx: typer.Context, json_output: JsonOption = False) -> None:
         for column in ("setting", "value", "source"):
             table.add_column(column)
         for row in rows:
-            table.add_row(str(row["name"]), "" if row["value"] is None else str(row["value"]), str(row["source"]))
+            table.add_row(
+                str(row["name"]), "" if row["value"] is None else str(row["value"]), str(row["source"])
+            )
         console.print(table)
 
     state.output.result({"env": state.settings.env, "settings": rows}, render)

@@ -1,0 +1,18 @@
+"""`paysim local reset`."""
+
+from __future__ import annotations
+
+import typer
+
+from paysim_cli.commands.local.render import stack_renderer
+from paysim_cli.commands.options import JsonOption, YesOption
+from paysim_cli.context import app_context
+
+
+def reset(ctx: typer.Context, yes: YesOption = False, json_output: JsonOption = False) -> None:
+    """Stop the local stack and delete all its data (databases, blobs, events, runs). Needs --yes."""
+    from paysim_cli.local import stack
+
+    state = app_context(ctx, json_output)
+    report = stack.reset(state.settings, confirmed=yes)
+    state.output.result(report, stack_renderer(report, "local stack after reset"))

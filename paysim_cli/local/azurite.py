@@ -1,0 +1,115 @@
+"""Azurite, Microsoft's Storage emulator (blob service), run from the project's npm install."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.local.processes import log_tail, port_accepts, process_alive, terminate, wait_until
+from paysim_cli.local.state import ProcessState, azurite_connection_string
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BLOB_ENTRY = Path("node_modules") / "azurite" / "dist" / "src" / "blob" / "main.js"
+START_TIMEOUT_SECONDS = 30.0
+
+
+def node_binary() -> str:
+    node = shutil.which("node")
+    if node is None:
+        raise PaysimError(
+            "node_not_found",
+            "Node.js is not on PATH, and Azurite (the local blob service) runs on it",
+            "install Node.js 20 or newer (e.g. apt-get install nodejs npm), then run `make setup`",
+            exit_code=ExitCode.UNAVAILABLE,
+        )
+    return node
+
+
+def blob_entry(project_root: Path = PROJECT_ROOT) -> Path:
+    entry = project_root / BLOB_ENTRY
+    if not entry.exists():
+        raise PaysimError(
+            "azurite_not_installed",
+            f"Azurite is not installed ({entry} is missing)",
+            "run `make setup` (it runs `npm ci` in the project)",
+            exit_code=ExitCode.UNAVAILABLE,
+        )
+    return entry
+
+
+class Azurite:
+    """One Azurite blob service with its data under `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.data_dir = self.root / "data"
+        self.log_file = self.root / "azurite.log"
+
+    def start(self, port: int) -> ProcessState:
+        node = node_binary()
+        entry = blob_entry()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            node,
+            str(entry),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--location",
+            str(self.data_dir),
+            "--skipApiVersionCheck",
+            "--loose",
+        ]
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        if not wait_until(lambda: process.poll() is not None or port_accepts(port), START_TIMEOUT_SECONDS):
+            terminate(process.pid)
+            raise PaysimError(
+                "azurite_start_timeout",
+                f"Azurite did not listen on port {port} within {START_TIMEOUT_SECONDS:.0f} s",
+                f"see {self.log_file}",
+                exit_code=ExitCode.UNAVAILABLE,
+            )
+        if process.poll() is not None:
+            raise PaysimError(
+                "azurite_failed",
+                f"Azurite exited with status {process.returncode}: {log_tail(self.log_file)}",
+                f"see {self.log_file}",
+                exit_code=ExitCode.EXTERNAL,
+            )
+        return ProcessState(pid=process.pid, port=port)
+
+    @staticmethod
+    def running(state: ProcessState | None) -> bool:
+        return state is not None and process_alive(state.pid, "azurite")
+
+    @staticmethod
+    def stop(state: ProcessState | None) -> None:
+        if state is not None and process_alive(state.pid, "azurite"):
+            terminate(state.pid)
+
+
+def probe(port: int) -> str | None:
+    """None when the blob service at `port` answers an authenticated request, else why not."""
+    from azure.core.exceptions import AzureError
+    from azure.storage.blob import BlobServiceClient
+
+    client = BlobServiceClient.from_connection_string(
+        azurite_connection_string(port), retry_total=0, connection_timeout=3
+    )
+    try:
+        client.get_service_properties(timeout=3)
+    except AzureError as error:
+        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    finally:
+        client.close()
+    return None

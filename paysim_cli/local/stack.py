@@ -1,0 +1,194 @@
+"""`paysim local up | down | status | reset` as plain functions over Settings."""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.local import azurite, postgres
+from paysim_cli.local.processes import ensure_port_free, free_port, port_accepts
+from paysim_cli.local.state import ProcessState, StackState, load_state, postgres_url, save_state
+from paysim_cli.settings import Settings
+
+
+class ComponentStatus(BaseModel):
+    name: str
+    healthy: bool
+    pid: int | None = None
+    address: str | None = None
+    detail: str
+
+
+class StackReport(BaseModel):
+    state_dir: str
+    components: list[ComponentStatus]
+
+    @property
+    def healthy(self) -> bool:
+        return all(component.healthy for component in self.components)
+
+
+def up(settings: Settings) -> StackReport:
+    """Start whatever is not running; idempotent, and recovers from pid files a crash left behind."""
+    with _stack_lock(settings.state_dir):
+        state = load_state(settings.state_dir)
+        state.postgres = _up_postgres(settings, state)
+        save_state(settings.state_dir, state)
+        state.azurite = _up_azurite(settings, state)
+        save_state(settings.state_dir, state)
+        state.hub_partitions = _up_hub(settings)
+        save_state(settings.state_dir, state)
+    report = status(settings)
+    unhealthy = [component for component in report.components if not component.healthy]
+    if unhealthy:
+        raise PaysimError(
+            "stack_unhealthy",
+            "; ".join(f"{component.name}: {component.detail}" for component in unhealthy),
+            f"see the logs under {settings.state_dir}; `paysim local down` then `paysim local up` restarts",
+            exit_code=ExitCode.UNAVAILABLE,
+        )
+    return report
+
+
+def _up_postgres(settings: Settings, state: StackState) -> ProcessState:
+    server = postgres.EmbeddedPostgres(settings.state_dir / "postgres")
+    pid = server.running_pid()
+    port = server.running_port()
+    if pid is not None and port is not None:
+        return ProcessState(pid=pid, port=port)
+    port = _choose_port(settings.postgres_port, state.postgres, "PostgreSQL", "PAYSIM_POSTGRES_PORT")
+    return server.start(port)
+
+
+def _up_azurite(settings: Settings, state: StackState) -> ProcessState:
+    service = azurite.Azurite(settings.state_dir / "azurite")
+    if service.running(state.azurite) and state.azurite is not None:
+        return state.azurite
+    port = _choose_port(settings.azurite_port, state.azurite, "Azurite", "PAYSIM_AZURITE_PORT")
+    return service.start(port)
+
+
+def _up_hub(settings: Settings) -> int:
+    from paysim_cli.hub.local_log import LocalEventLog
+
+    settings.event_log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = LocalEventLog.create(settings.event_log_path, partitions=settings.hub_partitions)
+    try:
+        return len(log.partition_ids())
+    finally:
+        log.close()
+
+
+def _choose_port(configured: int, previous: ProcessState | None, component: str, setting: str) -> int:
+    """The configured port, else the one used last time when still free, else any free port."""
+    if configured:
+        ensure_port_free(configured, component, setting)
+        return configured
+    if previous is not None and not port_accepts(previous.port):
+        return previous.port
+    return free_port()
+
+
+def down(settings: Settings) -> StackReport:
+    """Stop PostgreSQL (fast shutdown: clean, no data loss) and Azurite; the data stays."""
+    with _stack_lock(settings.state_dir):
+        state = load_state(settings.state_dir)
+        postgres.EmbeddedPostgres(settings.state_dir / "postgres").stop()
+        azurite.Azurite.stop(state.azurite)
+        save_state(settings.state_dir, StackState(hub_partitions=state.hub_partitions))
+    return status(settings)
+
+
+def reset(settings: Settings, *, confirmed: bool) -> StackReport:
+    """Stop the stack and delete all its data. Refuses without explicit confirmation."""
+    if not confirmed:
+        raise PaysimError(
+            "confirmation_required",
+            f"reset deletes every local database, blob and event under {settings.state_dir}",
+            "run `paysim local reset --yes` to confirm",
+            exit_code=ExitCode.ABORTED,
+        )
+    down(settings)
+    for part in ("postgres", "azurite", "hub", "runs"):
+        shutil.rmtree(settings.state_dir / part, ignore_errors=True)
+    save_state(settings.state_dir, StackState())
+    return status(settings)
+
+
+def status(settings: Settings) -> StackReport:
+    """Each part with pid, address and a live health probe."""
+    state = load_state(settings.state_dir)
+    return StackReport(
+        state_dir=str(settings.state_dir),
+        components=[_postgres_status(settings), _azurite_status(state), _hub_status(settings)],
+    )
+
+
+def _postgres_status(settings: Settings) -> ComponentStatus:
+    server = postgres.EmbeddedPostgres(settings.state_dir / "postgres")
+    pid, port = server.running_pid(), server.running_port()
+    if pid is None or port is None:
+        return ComponentStatus(name="postgres", healthy=False, detail="not running; run `paysim local up`")
+    problem = postgres.probe(postgres_url(port))
+    return ComponentStatus(
+        name="postgres",
+        healthy=problem is None,
+        pid=pid,
+        address=f"127.0.0.1:{port}",
+        detail=problem or f"accepting queries (database {postgres.DATABASE})",
+    )
+
+
+def _azurite_status(state: StackState) -> ComponentStatus:
+    if state.azurite is None or not azurite.Azurite.running(state.azurite):
+        return ComponentStatus(name="azurite", healthy=False, detail="not running; run `paysim local up`")
+    problem = azurite.probe(state.azurite.port)
+    return ComponentStatus(
+        name="azurite",
+        healthy=problem is None,
+        pid=state.azurite.pid,
+        address=f"http://127.0.0.1:{state.azurite.port}",
+        detail=problem or "blob service answering",
+    )
+
+
+def _hub_status(settings: Settings) -> ComponentStatus:
+    from paysim_cli.hub.local_log import LocalEventLog
+
+    path = settings.event_log_path
+    try:
+        log = LocalEventLog.open(path)
+    except PaysimError as error:
+        return ComponentStatus(name="hub", healthy=False, address=str(path), detail=error.message)
+    try:
+        partitions = log.partition_ids()
+        events = sum(
+            0 if info.is_empty else info.last_enqueued_sequence_number - info.beginning_sequence_number + 1
+            for info in (log.partition_info(pid) for pid in partitions)
+        )
+    finally:
+        log.close()
+    return ComponentStatus(
+        name="hub",
+        healthy=True,
+        address=str(path),
+        detail=f"{len(partitions)} partitions, {events} events retained",
+    )
+
+
+@contextmanager
+def _stack_lock(state_dir: Path) -> Iterator[None]:
+    """Two `local up`/`down` at once would race on ports and pid files: serialize them."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with (state_dir / ".stack.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

