@@ -19,7 +19,8 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 demo: setup
-	$(PAYSIM) demo
+	$(PAYSIM) local up
+	$(PAYSIM) local status
 
 test: setup
 	$(BIN)/pytest

@@ -1,0 +1,115 @@
+"""`paysim local` against the real parts: embedded PostgreSQL, Azurite from npm, the SQLite event log."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import psutil
+import psycopg
+import pytest
+
+from paysim_cli.errors import ExitCode
+from paysim_cli.local.state import load_state
+
+
+@pytest.fixture
+def stack(cli, state_dir: Path) -> Iterator[object]:
+    """The CLI, with the stack under this test's state directory stopped afterwards whatever happens."""
+    yield cli
+    cli("local", "down")
+
+
+def components(result) -> dict[str, dict[str, object]]:
+    assert result.exit_code == 0, result.output
+    return {c["name"]: c for c in orjson.loads(result.stdout)["data"]["components"]}
+
+
+def test_up_twice_status_down_up(stack, state_dir: Path) -> None:
+    first = components(stack("local", "up", "--json"))
+    assert {name: c["healthy"] for name, c in first.items()} == {"postgres": True, "azurite": True, "hub": True}
+    second = components(stack("local", "up", "--json"))
+    assert second["postgres"]["pid"] == first["postgres"]["pid"]
+    assert second["azurite"]["pid"] == first["azurite"]["pid"]
+
+    status = components(stack("local", "status", "--json"))
+    assert all(c["healthy"] for c in status.values())
+    assert status["hub"]["detail"].startswith("4 partitions")
+
+    # Other commands find the stack with no configuration at all.
+    shown = stack("config", "show", "--json")
+    rows = {row["name"]: row for row in orjson.loads(shown.stdout)["data"]["settings"]}
+    assert rows["database_url"]["source"] == "local stack"
+    with psycopg.connect(rows["database_url"]["value"]) as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == ("paysim",)
+
+    down = components(stack("local", "down", "--json"))
+    assert not down["postgres"]["healthy"]
+    assert not down["azurite"]["healthy"]
+    assert not psutil.pid_exists(int(first["azurite"]["pid"])) or (
+        psutil.Process(int(first["azurite"]["pid"])).status() == psutil.STATUS_ZOMBIE
+    )
+
+    again = components(stack("local", "up", "--json"))
+    assert all(c["healthy"] for c in again.values())
+    human = stack("local", "status")
+    assert "postgres" in human.stdout
+    assert "yes" in human.stdout
+
+
+def test_up_recovers_from_a_crash(stack, state_dir: Path) -> None:
+    first = components(stack("local", "up", "--json"))
+    for name in ("postgres", "azurite"):
+        os.kill(int(first[name]["pid"]), signal.SIGKILL)
+    psutil.wait_procs([psutil.Process(int(first["azurite"]["pid"]))], timeout=5)
+    assert (state_dir / "postgres" / "data" / "postmaster.pid").exists()
+
+    recovered = components(stack("local", "up", "--json"))
+    assert all(c["healthy"] for c in recovered.values())
+    assert recovered["postgres"]["pid"] != first["postgres"]["pid"]
+
+
+def test_port_in_use_is_one_line(stack) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = stack("local", "up", env={"PAYSIM_POSTGRES_PORT": str(port)})
+    assert result.exit_code == ExitCode.CONFLICT
+    assert result.stderr.splitlines()[0] == (
+        f"error [port_in_use]: port {port} on 127.0.0.1 is already in use, so PostgreSQL cannot listen on it"
+    )
+    assert "PAYSIM_POSTGRES_PORT" in result.stderr
+
+
+def test_missing_node_is_one_line(stack, tmp_path: Path) -> None:
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    result = stack("--json", "local", "up", env={"PATH": str(empty_bin)})
+    assert result.exit_code == ExitCode.UNAVAILABLE
+    error = orjson.loads(result.stdout)["error"]
+    assert error["code"] == "node_not_found"
+    assert "Node.js" in error["hint"]
+
+
+def test_reset_needs_yes_then_wipes(stack, state_dir: Path) -> None:
+    components(stack("local", "up", "--json"))
+    refused = stack("local", "reset")
+    assert refused.exit_code == ExitCode.ABORTED
+    assert "--yes" in refused.stderr
+    assert (state_dir / "postgres" / "data" / "PG_VERSION").exists()
+
+    wiped = components(stack("local", "reset", "--yes", "--json"))
+    assert not any(c["healthy"] for c in wiped.values())
+    assert not (state_dir / "postgres").exists()
+    assert load_state(state_dir).postgres is None
+
+
+def test_status_without_a_stack(cli) -> None:
+    status = components(cli("local", "status", "--json"))
+    assert status["postgres"]["detail"] == "not running; run `paysim local up`"
+    assert status["hub"]["healthy"] is False
