@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Protocol
 
 from paysim_cli.errors import ExitCode, PaysimError
@@ -66,12 +67,69 @@ class PartitionInfo:
 class HubError(PaysimError):
     """A transport failure that retrying will not fix (bad request, too large, unauthorised...)."""
 
-    def __init__(self, code: str, message: str, hint: str | None = None) -> None:
-        super().__init__(code, message, hint, exit_code=ExitCode.EXTERNAL)
+    def __init__(
+        self, code: str, message: str, hint: str | None = None, *, exit_code: ExitCode = ExitCode.EXTERNAL
+    ) -> None:
+        super().__init__(code, message, hint, exit_code=exit_code)
 
 
 class TransientHubError(HubError):
     """A transport failure worth retrying with backoff (throttled, timed out, connection lost...)."""
+
+
+class PositionKind(StrEnum):
+    START = "start"
+    END = "end"
+    SEQUENCE = "seq"
+    TIME = "time"
+
+
+@dataclass(frozen=True, slots=True)
+class EventPosition:
+    """Where a consumer starts reading a partition that has no checkpoint in its consumer group.
+
+    `start` is the oldest event held, `end` only events enqueued after the consumer opens the partition,
+    `seq:N` the event with sequence number N (inclusive), `time:ISO` the first event enqueued at or after it.
+    """
+
+    kind: PositionKind
+    sequence_number: int = 0
+    enqueued_time: datetime | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> EventPosition:
+        """`start`, `end`, `seq:N` or `time:ISO-8601` (naive times are UTC)."""
+        name, _, value = text.strip().partition(":")
+        try:
+            kind = PositionKind(name.lower())
+            if kind is PositionKind.SEQUENCE:
+                number = int(value)
+                if number < 0:
+                    raise ValueError("sequence numbers start at 0")
+                return cls(kind, sequence_number=number)
+            if kind is PositionKind.TIME:
+                moment = datetime.fromisoformat(value)
+                return cls(kind, enqueued_time=moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+            if value:
+                raise ValueError(f"{kind.value} takes no value")
+        except ValueError as error:
+            raise PaysimError(
+                "invalid_position",
+                f"invalid event position {text!r}",
+                "use start, end, seq:N or time:ISO-8601 (e.g. time:2025-01-31T12:00:00Z)",
+                exit_code=ExitCode.USAGE,
+            ) from error
+        return cls(kind)
+
+    def __str__(self) -> str:
+        if self.kind is PositionKind.SEQUENCE:
+            return f"seq:{self.sequence_number}"
+        if self.kind is PositionKind.TIME and self.enqueued_time is not None:
+            return f"time:{self.enqueued_time.isoformat()}"
+        return self.kind.value
+
+
+EARLIEST = EventPosition(PositionKind.START)
 
 
 class EventPublisher(Protocol):
@@ -88,7 +146,12 @@ class EventPublisher(Protocol):
 
 
 class EventConsumer(Protocol):
-    """Reads one consumer group's events partition by partition, and records its checkpoints."""
+    """Reads one consumer group's events partition by partition, and records its checkpoints.
+
+    A partition is read from the group's checkpoint (the event after it) when there is one, else from the
+    consumer's starting `EventPosition`; then each `receive` continues where the previous one stopped.
+    `receive` returns as soon as events are available, or an empty list after `max_wait_seconds`.
+    """
 
     def partition_ids(self) -> list[str]: ...
 
@@ -99,5 +162,9 @@ class EventConsumer(Protocol):
     ) -> list[ReceivedEvent]: ...
 
     def checkpoint(self, partition_id: str, sequence_number: int, offset: int) -> None: ...
+
+    def checkpointed_sequence_number(self, partition_id: str) -> int | None:
+        """The sequence number of the group's last checkpoint in the partition; None when it has none."""
+        ...
 
     def close(self) -> None: ...
