@@ -13,6 +13,9 @@ from paysim_cli.local.state import ProcessState, azurite_connection_string
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BLOB_ENTRY = Path("node_modules") / "azurite" / "dist" / "src" / "blob" / "main.js"
 START_TIMEOUT_SECONDS = 30.0
+# Azurite saves its metadata and logs "successfully closed" on SIGTERM at once, but its process can
+# linger after that (open keep-alive timers); past this grace it is killed.
+STOP_GRACE_SECONDS = 3.0
 
 
 def node_binary() -> str:
@@ -95,7 +98,7 @@ class Azurite:
     @staticmethod
     def stop(state: ProcessState | None) -> None:
         if state is not None and process_alive(state.pid, "azurite"):
-            terminate(state.pid)
+            terminate(state.pid, timeout=STOP_GRACE_SECONDS)
 
 
 def probe(port: int) -> str | None:

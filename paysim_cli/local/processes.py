@@ -53,15 +53,22 @@ def process_alive(pid: int | None, name_contains: str) -> bool:
 
 
 def terminate(pid: int, timeout: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL if the process outlives `timeout`."""
+    """SIGTERM, then SIGKILL if the process outlives `timeout`. A zombie counts as gone: the process
+    that started it (e.g. a test runner that ran `local up` in-process) may never reap it."""
     try:
         process = psutil.Process(pid)
         process.terminate()
-        process.wait(timeout)
-    except psutil.TimeoutExpired:
-        process.kill()
     except psutil.NoSuchProcess:
         return
+    if not wait_until(lambda: not _running(process), timeout):
+        process.kill()
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def wait_until(condition_met: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:

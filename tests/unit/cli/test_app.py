@@ -41,9 +41,13 @@ def test_no_arguments_shows_help(cli) -> None:
     assert "Usage" in result.stdout + result.stderr
 
 
-def test_unknown_flag_is_a_usage_error(cli) -> None:
-    result = cli("--no-such-flag")
+@pytest.mark.parametrize(
+    "args", [("--no-such-flag",), ("local", "nope"), ("local", "status", "--bogus"), ("config", "show", "x")]
+)
+def test_bad_usage_exits_2(cli, args: tuple[str, ...]) -> None:
+    result = cli(*args)
     assert result.exit_code == ExitCode.USAGE
+    assert "internal_error" not in result.output
 
 
 def test_config_show_masks_and_names_sources(cli) -> None:

@@ -1,0 +1,99 @@
+"""Connections to the pipeline's PostgreSQL from Settings: the local stack or Azure, password or Entra ID."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.secrets import mask_secrets
+from paysim_cli.settings import Settings
+
+if TYPE_CHECKING:
+    import psycopg
+
+    Connection: TypeAlias = psycopg.Connection[tuple[Any, ...]]
+
+# The scope Azure Database for PostgreSQL accepts Entra ID access tokens for.
+ENTRA_SCOPE = "https://ossrdbms-aad.database.windows.net/.default"
+LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+def require_database_url(settings: Settings) -> str:
+    if settings.database_url is None:
+        raise PaysimError(
+            "database_not_configured",
+            "no database to connect to: no database URL is set and no local stack is running",
+            "run paysim local up, or pass --database-url",
+            exit_code=ExitCode.CONFIG,
+        )
+    return settings.database_url
+
+
+def connection_params(settings: Settings) -> dict[str, Any]:
+    """libpq parameters: the URL's, plus sslmode=require for a remote host and an Entra ID token."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    url = require_database_url(settings)
+    try:
+        params: dict[str, Any] = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as error:
+        raise PaysimError(
+            "invalid_database_url",
+            f"the database URL {mask_secrets(url)} cannot be parsed: {_one_line(error)}",
+            "write it as postgresql://user@host:5432/dbname",
+            exit_code=ExitCode.CONFIG,
+        ) from error
+    hosts = str(params.get("host", "")).split(",")
+    if "sslmode" not in params and not all(_is_local(host) for host in hosts):
+        params["sslmode"] = "require"
+    params.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+    params.setdefault("application_name", "paysim")
+    if settings.database_auth == "entra":
+        params["password"] = entra_token()
+    return params
+
+
+def _is_local(host: str) -> bool:
+    return host in LOCAL_HOSTS or host.startswith("/")
+
+
+def entra_token() -> str:
+    """An Entra ID access token for Azure Database for PostgreSQL, used as the password."""
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import DefaultAzureCredential
+
+    try:
+        return DefaultAzureCredential().get_token(ENTRA_SCOPE).token
+    except ClientAuthenticationError as error:
+        raise PaysimError(
+            "database_auth_failed",
+            f"no Entra ID token for PostgreSQL: {_one_line(error)}",
+            "sign in with `az login` (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET); "
+            "the URL's user must be the Entra principal",
+            exit_code=ExitCode.AUTH,
+        ) from error
+
+
+def connect(settings: Settings, **kwargs: Any) -> Connection:
+    """An open connection to the settings' database; keyword arguments go to psycopg.connect."""
+    import psycopg
+
+    params = connection_params(settings) | kwargs
+    try:
+        return psycopg.connect(**params)
+    except psycopg.OperationalError as error:
+        target = (
+            f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}/{params.get('dbname', '')}"
+        )
+        raise PaysimError(
+            "database_unreachable",
+            f"cannot connect to PostgreSQL at {target}: {mask_secrets(_one_line(error))}",
+            "check that the server runs and the URL is right (`paysim local status` for the local stack)",
+            exit_code=ExitCode.UNAVAILABLE,
+        ) from error
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

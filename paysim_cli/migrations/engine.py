@@ -1,0 +1,284 @@
+"""The operations `paysim db` offers, as plain functions taking Settings first and returning reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from paysim_cli.db import connect, require_database_url
+from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.migrations import DEFAULT_LOCK_TIMEOUT_SECONDS
+from paysim_cli.migrations.checks import check_objects, expected_objects, run_verify_script
+from paysim_cli.migrations.drift import find_drift, refuse_drift
+from paysim_cli.migrations.models import (
+    AppliedMigration,
+    MigrationStep,
+    NewMigrationReport,
+    PendingMigration,
+    PlanReport,
+    StatusReport,
+    VerifyReport,
+)
+from paysim_cli.migrations.runtime import (
+    HISTORY_DDL,
+    ensure_history_table,
+    history_statement,
+    migration_lock,
+    read_history,
+    run_migration,
+)
+from paysim_cli.migrations.script import (
+    Direction,
+    MigrationScript,
+    MigrationSql,
+    default_sql_dir,
+    display_path,
+    load_scripts,
+    project_sql_dir,
+    scaffold,
+)
+from paysim_cli.migrations.statements import runs_outside_transaction
+from paysim_cli.secrets import mask_secrets
+from paysim_cli.settings import Settings
+
+if TYPE_CHECKING:
+    from paysim_cli.db import Connection
+
+Planner = Callable[[Sequence[MigrationScript], Sequence[AppliedMigration]], list[MigrationScript]]
+
+
+def status(settings: Settings, *, sql_dir: Path | None = None) -> StatusReport:
+    """Applied and pending migrations, and any drift between the database and the files."""
+    directory = sql_dir or default_sql_dir()
+    scripts = load_scripts(directory)
+    with connect(settings, autocommit=True, application_name="paysim db status") as conn:
+        applied = read_history(conn)
+    return StatusReport(
+        database=_masked_url(settings),
+        sql_dir=display_path(directory),
+        current_version=_current(applied),
+        applied=applied,
+        pending=_pending(scripts, applied),
+        drift=find_drift(scripts, applied),
+    )
+
+
+def upgrade(
+    settings: Settings,
+    target: int | None = None,
+    *,
+    dry_run: bool = False,
+    sql_dir: Path | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+) -> PlanReport:
+    """Apply pending migrations in order, up to `target` (all when None), each in its own transaction."""
+
+    def plan(
+        scripts: Sequence[MigrationScript], applied: Sequence[AppliedMigration]
+    ) -> list[MigrationScript]:
+        done = {row.version for row in applied}
+        current = _current(applied)
+        if target is not None and target != 0 and target not in {script.version for script in scripts}:
+            raise _bad_target(f"there is no migration {target:04d} in the migration files")
+        if target is not None and target < current:
+            raise _bad_target(
+                f"the database is at {current:04d}, past {target:04d}: use `paysim db rollback --to {target}`"
+            )
+        return [
+            script
+            for script in scripts
+            if script.version not in done and (target is None or script.version <= target)
+        ]
+
+    return _run(settings, "up", plan, dry_run=dry_run, sql_dir=sql_dir, lock_timeout=lock_timeout)
+
+
+def downgrade(
+    settings: Settings,
+    *,
+    steps: int | None = None,
+    target: int | None = None,
+    dry_run: bool = False,
+    sql_dir: Path | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+) -> PlanReport:
+    """Revert the last `steps` migrations, or every one after `target` (0: all), newest first."""
+    if (steps is None) == (target is None):
+        raise _bad_target("give exactly one of --steps N or --to VERSION")
+
+    def plan(
+        scripts: Sequence[MigrationScript], applied: Sequence[AppliedMigration]
+    ) -> list[MigrationScript]:
+        newest_first = sorted(applied, key=lambda row: row.version, reverse=True)
+        if steps is not None:
+            if not 1 <= steps <= len(newest_first):
+                raise _bad_target(f"cannot revert {steps} migrations: {len(newest_first)} are applied")
+            chosen = newest_first[:steps]
+        else:
+            if target != 0 and target not in {row.version for row in applied}:
+                raise _bad_target(f"{target:04d} is not an applied version (0 reverts everything)")
+            chosen = [row for row in newest_first if target is not None and row.version > target]
+        by_version = {script.version: script for script in scripts}
+        return [by_version[row.version] for row in chosen]  # no drift, so every applied version has a file
+
+    return _run(settings, "down", plan, dry_run=dry_run, sql_dir=sql_dir, lock_timeout=lock_timeout)
+
+
+def _run(
+    settings: Settings,
+    direction: Direction,
+    plan: Planner,
+    *,
+    dry_run: bool,
+    sql_dir: Path | None,
+    lock_timeout: float,
+) -> PlanReport:
+    directory = sql_dir or default_sql_dir()
+    scripts = load_scripts(directory)
+    verb = "migrate" if direction == "up" else "rollback"
+    with (
+        connect(settings, autocommit=True, application_name=f"paysim db {verb}") as conn,
+        nullcontext() if dry_run else migration_lock(conn, lock_timeout),
+    ):
+        if direction == "up" and not dry_run:
+            ensure_history_table(conn)
+        # Read under the lock: a migrate that waited for another sees what that one applied.
+        applied = read_history(conn)
+        refuse_drift(find_drift(scripts, applied))
+        chosen = plan(scripts, applied)
+        files = [(script, script.sql(direction)) for script in chosen]  # all read and checked first
+        steps = [
+            _step(script, file, direction, None if dry_run else run_migration(conn, script, file, direction))
+            for script, file in files
+        ]
+        sql = _dry_run_sql(conn, files, direction, _current(applied)) if dry_run else None
+    done, moved = {row.version for row in applied}, {step.version for step in steps}
+    after = done | moved if direction == "up" else done - moved
+    return PlanReport(
+        database=_masked_url(settings),
+        sql_dir=display_path(directory),
+        direction=direction,
+        dry_run=dry_run,
+        from_version=_current(applied),
+        to_version=max(after, default=0),
+        steps=steps,
+        sql=sql,
+    )
+
+
+def _step(
+    script: MigrationScript, file: MigrationSql, direction: Direction, duration: int | None
+) -> MigrationStep:
+    return MigrationStep(
+        version=script.version,
+        name=script.name,
+        file=display_path(file.path),
+        direction=direction,
+        transactional=file.transactional,
+        duration_ms=duration,
+    )
+
+
+def _dry_run_sql(
+    conn: Connection,
+    files: Sequence[tuple[MigrationScript, MigrationSql]],
+    direction: Direction,
+    current: int,
+) -> str:
+    """The SQL a real run would send, in order, as one script (like alembic's --sql)."""
+    if not files:
+        return f"-- nothing to run: the database is at version {current:04d}\n"
+    parts = [HISTORY_DDL + ";"] if direction == "up" else []
+    for script, file in files:
+        mode = "in one transaction" if file.transactional else "outside a transaction (paysim:no-transaction)"
+        body = "\n\n".join(statement.text + ";" for statement in file.statements)
+        record = history_statement(script, direction, 0).as_string(conn) + ";"
+        run = f"BEGIN;\n{body}\n{record}\nCOMMIT;" if file.transactional else f"{body}\n{record}"
+        parts.append(f"-- {script.label} {direction}: {display_path(file.path)}, {mode}\n{run}")
+    return "\n\n".join(parts) + "\n"
+
+
+def verify(settings: Settings, *, sql_dir: Path | None = None) -> VerifyReport:
+    """No drift, every object the applied migrations create is present, every verify script passes."""
+    directory = sql_dir or default_sql_dir()
+    scripts = load_scripts(directory)
+    with connect(settings, autocommit=True, application_name="paysim db verify") as conn:
+        applied = read_history(conn)
+        refuse_drift(find_drift(scripts, applied))
+        by_version = {script.version: script for script in scripts}
+        applied_scripts = [by_version[row.version] for row in applied]
+        checks = check_objects(conn, expected_objects(applied_scripts)) + [
+            run_verify_script(conn, script.verify_path)
+            for script in applied_scripts
+            if script.verify_path is not None
+        ]
+    failed = [check for check in checks if not check.ok]
+    if failed:
+        raise PaysimError(
+            "verify_failed",
+            f"{len(failed)} of {len(checks)} checks failed: "
+            + "; ".join(f"{check.name}: {check.detail}" for check in failed),
+            "`paysim db status` shows what is applied; fix the database or the migration, then verify again",
+            exit_code=ExitCode.VERIFY_FAILED,
+        )
+    return VerifyReport(
+        database=_masked_url(settings),
+        sql_dir=display_path(directory),
+        current_version=_current(applied),
+        checks=checks,
+        pending=_pending(scripts, applied),
+    )
+
+
+def new(settings: Settings, name: str, *, sql_dir: Path | None = None) -> NewMigrationReport:
+    """Scaffold the next NNNN_name.up.sql / .down.sql pair in the project's sql/ (or `sql_dir`).
+
+    Takes Settings like every operation, though scaffolding needs nothing from them.
+    """
+    directory = sql_dir or project_sql_dir()
+    if directory is None:
+        raise PaysimError(
+            "sql_dir_required",
+            "paysim is installed from a wheel, so there is no project sql/ directory to write into",
+            "pass --sql-dir with your project's migration directory",
+            exit_code=ExitCode.USAGE,
+        )
+    version, up_path, down_path = scaffold(directory, name)
+    return NewMigrationReport(
+        version=version, name=name, up_file=display_path(up_path), down_file=display_path(down_path)
+    )
+
+
+def _current(applied: Sequence[AppliedMigration]) -> int:
+    return max((row.version for row in applied), default=0)
+
+
+def _pending(
+    scripts: Sequence[MigrationScript], applied: Sequence[AppliedMigration]
+) -> list[PendingMigration]:
+    done = {row.version for row in applied}
+    return [
+        PendingMigration(
+            version=script.version,
+            name=script.name,
+            file=display_path(script.up_path),
+            transactional=not runs_outside_transaction(script.up_path.read_text(encoding="utf-8")),
+        )
+        for script in scripts
+        if script.version not in done
+    ]
+
+
+def _masked_url(settings: Settings) -> str:
+    return mask_secrets(require_database_url(settings))
+
+
+def _bad_target(message: str) -> PaysimError:
+    return PaysimError(
+        "invalid_migration_target",
+        message,
+        "`paysim db status` lists the applied and pending versions",
+        exit_code=ExitCode.USAGE,
+    )
