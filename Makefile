@@ -6,7 +6,7 @@ PAYSIM := $(BIN)/paysim
 
 .PHONY: setup demo test lint format bench clean
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed .tools/checkov-venv/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(VENV)/.installed: pyproject.toml
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# checkov pins dependencies that clash with paysim's: it gets a virtual environment of its own.
+.tools/checkov-venv/.installed: scripts/install_checkov.sh
+	PYTHON=$(PYTHON) bash scripts/install_checkov.sh
 
 demo: setup
 	$(PAYSIM) local up

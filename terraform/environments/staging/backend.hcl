@@ -1,0 +1,5 @@
+# Remote state for staging. The account is created once by the bootstrap in terraform/README.md.
+resource_group_name  = "rg-paysim-tfstate"
+storage_account_name = "stpaysimtfstate"
+container_name       = "tfstate"
+key                  = "paysim/staging.tfstate"
