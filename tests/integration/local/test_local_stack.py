@@ -31,7 +31,11 @@ def components(result) -> dict[str, dict[str, object]]:
 
 def test_up_twice_status_down_up(stack, state_dir: Path) -> None:
     first = components(stack("local", "up", "--json"))
-    assert {name: c["healthy"] for name, c in first.items()} == {"postgres": True, "azurite": True, "hub": True}
+    assert {name: c["healthy"] for name, c in first.items()} == {
+        "postgres": True,
+        "azurite": True,
+        "hub": True,
+    }
     second = components(stack("local", "up", "--json"))
     assert second["postgres"]["pid"] == first["postgres"]["pid"]
     assert second["azurite"]["pid"] == first["azurite"]["pid"]

@@ -84,7 +84,9 @@ def test_paysim_error_maps_to_its_exit_code(cli, failing_command: dict[str, Base
     failing_command["error"] = PaysimError("x_failed", "x failed", "do y", exit_code=ExitCode.CONFLICT)
     result = cli("--json", "_raise")
     assert result.exit_code == ExitCode.CONFLICT
-    assert orjson.loads(result.stdout) == {"error": {"code": "x_failed", "message": "x failed", "hint": "do y"}}
+    assert orjson.loads(result.stdout) == {
+        "error": {"code": "x_failed", "message": "x failed", "hint": "do y"}
+    }
 
 
 def test_unexpected_error_is_named_not_a_traceback(cli, failing_command: dict[str, BaseException]) -> None:

@@ -17,7 +17,10 @@ from paysim_cli.secrets import mask_secrets
         ),
         ("AccountName=a;AccountKey=Zm9v==;BlobEndpoint=x", "AccountName=a;AccountKey=****;BlobEndpoint=x"),
         ("host=db password=hunter2 user=u", "host=db password=**** user=u"),
-        ("https://acct.blob.core.windows.net/c?sv=1&sig=abc%2F", "https://acct.blob.core.windows.net/c?sv=1&sig=****"),
+        (
+            "https://acct.blob.core.windows.net/c?sv=1&sig=abc%2F",
+            "https://acct.blob.core.windows.net/c?sv=1&sig=****",
+        ),
         ("postgresql://postgres@127.0.0.1:5432/paysim", "postgresql://postgres@127.0.0.1:5432/paysim"),
     ],
 )

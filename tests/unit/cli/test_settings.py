@@ -1,4 +1,5 @@
-"""Settings precedence: flag > PAYSIM_* > paysim.toml [env.NAME] > connection profile > local stack > default."""
+"""Settings precedence: flag > PAYSIM_* > paysim.toml [env.NAME] > connection profile > local stack >
+default."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ def test_defaults_when_nothing_is_set(tmp_path: Path) -> None:
 
 
 def test_precedence_flag_over_env_over_file(tmp_path: Path) -> None:
-    config = write_config(tmp_path / "paysim.toml", "[env.local]\nhub_partitions = 6\neventhub_name = 'fromfile'\n")
+    config = write_config(
+        tmp_path / "paysim.toml", "[env.local]\nhub_partitions = 6\neventhub_name = 'fromfile'\n"
+    )
     environ = {"PAYSIM_HUB_PARTITIONS": "8", "PAYSIM_EVENTHUB_NAME": "fromenv"}
     settings = resolve_settings({"eventhub_name": "fromflag"}, environ=environ, config_file=config)
     assert settings.eventhub_name == "fromflag"
