@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from paysim_cli import __version__
-from paysim_cli.commands import config, local
+from paysim_cli.commands import config, db, hub, infra, local, profiles, simulate
 from paysim_cli.context import AppContext
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.output import Output
@@ -30,8 +31,8 @@ class PaysimGroup(TyperGroup):
         except KeyboardInterrupt as interrupt:
             _output_for(ctx).error(PaysimError("interrupted", "interrupted", None))
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from interrupt
-        except (typer.Exit, typer.Abort):
-            raise
+        except (typer.Exit, typer.Abort, TyperException):
+            raise  # exits and usage errors: Click reports those itself (usage errors exit 2)
         except Exception as error:  # the root boundary: name the cause, offer --traceback
             if _wants_traceback(ctx):
                 raise
@@ -67,6 +68,11 @@ app = typer.Typer(
 )
 app.add_typer(config.app, name="config")
 app.add_typer(local.app, name="local")
+app.add_typer(profiles.app, name="profiles")
+app.command("simulate")(simulate.simulate)
+app.add_typer(db.app, name="db")
+app.add_typer(hub.app, name="hub")
+app.add_typer(infra.app, name="infra")
 
 
 def _print_version(value: bool) -> None:

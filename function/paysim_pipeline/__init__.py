@@ -1,0 +1,1 @@
+"""The payment-events pipeline: event schema, validation, normalisation, metric engine, sinks."""

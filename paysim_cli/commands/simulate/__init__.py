@@ -1,0 +1,5 @@
+"""`paysim simulate`: realistic payment load at a precise rate, with a manifest for reconciliation."""
+
+from paysim_cli.commands.simulate.command import simulate
+
+__all__ = ["simulate"]

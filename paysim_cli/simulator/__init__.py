@@ -1,0 +1,1 @@
+"""The load simulator: profiles, event generation, rate control, publishing, run reports and manifests."""
