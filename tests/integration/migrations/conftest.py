@@ -18,8 +18,11 @@ _CATALOG_QUERIES = {
                coalesce(obj_description(c.oid, 'pg_class'), '')
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'""",
+    # Column order, not ordinal_position: a column dropped and added again keeps its old slot's gap.
     "columns": """
-        SELECT table_schema, table_name, column_name, ordinal_position, data_type, udt_name, is_nullable,
+        SELECT table_schema, table_name, column_name,
+               rank() OVER (PARTITION BY table_schema, table_name ORDER BY ordinal_position),
+               data_type, udt_name, is_nullable,
                coalesce(column_default, ''), is_identity, coalesce(identity_generation, ''),
                coalesce(
                    col_description(format('%I.%I', table_schema, table_name)::regclass, ordinal_position), ''

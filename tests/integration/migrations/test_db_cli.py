@@ -6,6 +6,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from project_migrations import LATEST, PROJECT_VERSIONS
 
 from paysim_cli.errors import ExitCode
 from paysim_cli.local.processes import free_port
@@ -24,15 +25,15 @@ def _error(result, exit_code: ExitCode) -> dict:
 def test_migrate_rollback_migrate_verify_on_a_fresh_database(cli, database_url: str) -> None:
     url = ("--database-url", database_url)
     migrated = _data(cli("db", "migrate", "--json", *url))
-    assert [step["version"] for step in migrated["steps"]] == [1, 2, 3, 4, 5]
-    assert (migrated["from_version"], migrated["to_version"]) == (0, 5)
+    assert [step["version"] for step in migrated["steps"]] == PROJECT_VERSIONS
+    assert (migrated["from_version"], migrated["to_version"]) == (0, LATEST)
 
     rolled_back = _data(cli("db", "rollback", "--to", "0", "--json", *url))
-    assert [step["version"] for step in rolled_back["steps"]] == [5, 4, 3, 2, 1]
+    assert [step["version"] for step in rolled_back["steps"]] == PROJECT_VERSIONS[::-1]
 
     again = cli("db", "migrate", *url)
     assert again.exit_code == 0, again.output
-    assert "database at version 0005 (was 0000)" in again.stdout
+    assert f"database at version {LATEST:04d} (was 0000)" in again.stdout
 
     verified = cli("db", "verify", *url)
     assert verified.exit_code == 0, verified.output
@@ -42,12 +43,12 @@ def test_migrate_rollback_migrate_verify_on_a_fresh_database(cli, database_url: 
     status = cli("db", "status", *url)
     assert status.exit_code == 0, status.output
     assert "no drift; 0 pending" in status.stdout
-    assert _data(cli("db", "status", "--json", *url))["current_version"] == 5
+    assert _data(cli("db", "status", "--json", *url))["current_version"] == LATEST
 
 
 def test_database_url_comes_from_the_environment_too(cli, database_url: str) -> None:
     result = cli("db", "status", "--json", env={"PAYSIM_DATABASE_URL": database_url})
-    assert len(_data(result)["pending"]) == 5
+    assert len(_data(result)["pending"]) == len(PROJECT_VERSIONS)
 
 
 def test_no_database_and_no_local_stack_is_one_clear_error(cli) -> None:
@@ -206,8 +207,8 @@ def test_human_output_shows_pending_migrations_and_when_there_is_nothing_to_do(
     before = cli("db", "status", *url)
     assert before.exit_code == 0, before.output
     assert "pending, no transaction" in before.stdout  # 0005 runs outside a transaction
-    assert "no drift; 5 pending" in before.stdout
+    assert f"no drift; {len(PROJECT_VERSIONS)} pending" in before.stdout
     assert cli("db", "migrate", *url).exit_code == 0
     again = cli("db", "migrate", *url)
     assert again.exit_code == 0, again.output
-    assert again.stdout.strip() == "nothing to do: the database is at version 0005"
+    assert again.stdout.strip() == f"nothing to do: the database is at version {LATEST:04d}"

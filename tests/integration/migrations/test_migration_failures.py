@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from project_migrations import LATEST, PROJECT_VERSIONS
 
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.migrations import downgrade, status, upgrade, verify
@@ -123,7 +124,7 @@ def test_dry_runs_change_nothing(db_settings, catalog_snapshot) -> None:
     empty = catalog_snapshot()
     plan = upgrade(db_settings, dry_run=True)
     assert plan.dry_run
-    assert [step.version for step in plan.steps] == [1, 2, 3, 4, 5]
+    assert [step.version for step in plan.steps] == PROJECT_VERSIONS
     assert all(step.duration_ms is None for step in plan.steps)
     sql = plan.sql or ""
     assert sql.startswith("CREATE TABLE IF NOT EXISTS schema_migrations")
@@ -137,10 +138,13 @@ def test_dry_runs_change_nothing(db_settings, catalog_snapshot) -> None:
     upgrade(db_settings)
     migrated = catalog_snapshot()
     plan = downgrade(db_settings, target=0, dry_run=True)
-    assert [step.version for step in plan.steps] == [5, 4, 3, 2, 1]
-    assert "DELETE FROM schema_migrations WHERE version = 5;" in (plan.sql or "")
+    assert [step.version for step in plan.steps] == PROJECT_VERSIONS[::-1]
+    assert f"DELETE FROM schema_migrations WHERE version = {LATEST};" in (plan.sql or "")
     assert catalog_snapshot() == migrated
-    assert upgrade(db_settings, dry_run=True).sql == "-- nothing to run: the database is at version 0005\n"
+    assert (
+        upgrade(db_settings, dry_run=True).sql
+        == f"-- nothing to run: the database is at version {LATEST:04d}\n"
+    )
 
 
 def test_an_edited_applied_file_is_drift_for_status_verify_and_migrate(db_settings, sql_dir) -> None:

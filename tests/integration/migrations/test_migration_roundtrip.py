@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from project_migrations import LATEST, NO_TRANSACTION_VERSIONS, PROJECT_VERSIONS
+
 from paysim_cli.migrations import downgrade, upgrade, verify
 from paysim_cli.migrations.script import default_sql_dir, load_scripts
 
@@ -10,7 +12,7 @@ def test_every_migration_round_trips_to_the_same_catalog(db_settings, catalog_sn
     upgrade(db_settings, 0)  # creates schema_migrations only, so the baseline includes it
     before = catalog_snapshot()
     scripts = load_scripts(default_sql_dir())
-    assert [script.version for script in scripts] == [1, 2, 3, 4, 5]
+    assert [script.version for script in scripts] == PROJECT_VERSIONS
     for script in scripts:
         assert [step.version for step in upgrade(db_settings, script.version).steps] == [script.version]
         after_up = catalog_snapshot()
@@ -20,7 +22,7 @@ def test_every_migration_round_trips_to_the_same_catalog(db_settings, catalog_sn
         upgrade(db_settings, script.version)
         assert catalog_snapshot() == after_up, f"{script.label} up again differs"
         before = after_up
-    assert verify(db_settings).current_version == 5
+    assert verify(db_settings).current_version == LATEST
 
 
 def test_rollback_to_zero_reverts_everything_in_reverse_order(db_settings, catalog_snapshot) -> None:
@@ -28,15 +30,16 @@ def test_rollback_to_zero_reverts_everything_in_reverse_order(db_settings, catal
     empty = catalog_snapshot()
     upgrade(db_settings)
     report = downgrade(db_settings, target=0)
-    assert [step.version for step in report.steps] == [5, 4, 3, 2, 1]
-    assert (report.from_version, report.to_version) == (5, 0)
+    assert [step.version for step in report.steps] == PROJECT_VERSIONS[::-1]
+    assert (report.from_version, report.to_version) == (LATEST, 0)
     assert catalog_snapshot() == empty
 
 
 def test_the_no_transaction_migration_runs_outside_a_transaction(db_settings, query) -> None:
     report = upgrade(db_settings)
     modes = {step.version: step.transactional for step in report.steps}
-    assert modes == {1: True, 2: True, 3: True, 4: True, 5: False}
+    assert modes == {version: version not in NO_TRANSACTION_VERSIONS for version in PROJECT_VERSIONS}
+    assert NO_TRANSACTION_VERSIONS
     assert query(
         "SELECT indisvalid FROM pg_index WHERE indexrelid = 'payment_metrics_5m_updated_at_idx'::regclass"
     ) == [(True,)]

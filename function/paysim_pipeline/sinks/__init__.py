@@ -1,0 +1,1 @@
+"""Where a batch goes: PostgreSQL (aggregates, dedupe, checkpoints, failed items), Blob (raw events)."""
