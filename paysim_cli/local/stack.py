@@ -11,9 +11,17 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.hub.amqp import process as amqp
 from paysim_cli.local import azurite, postgres
 from paysim_cli.local.processes import ensure_port_free, free_port, port_accepts
-from paysim_cli.local.state import ProcessState, StackState, load_state, postgres_url, save_state
+from paysim_cli.local.state import (
+    EndpointState,
+    ProcessState,
+    StackState,
+    load_state,
+    postgres_url,
+    save_state,
+)
 from paysim_cli.settings import Settings
 
 
@@ -43,6 +51,8 @@ def up(settings: Settings) -> StackReport:
         state.azurite = _up_azurite(settings, state)
         save_state(settings.state_dir, state)
         state.hub_partitions = _up_hub(settings)
+        save_state(settings.state_dir, state)
+        state.amqp = _up_amqp(settings, state)
         save_state(settings.state_dir, state)
     report = status(settings)
     unhealthy = [component for component in report.components if not component.healthy]
@@ -85,20 +95,41 @@ def _up_hub(settings: Settings) -> int:
         log.close()
 
 
-def _choose_port(configured: int, previous: ProcessState | None, component: str, setting: str) -> int:
-    """The configured port, else the one used last time when still free, else any free port."""
+def _up_amqp(settings: Settings, state: StackState) -> EndpointState:
+    if amqp.EndpointProcess.running(state.amqp) and state.amqp is not None:
+        return state.amqp
+    # The default (5672) is a preference, not a demand: a busy 5672 must not stop the stack.
+    explicit = settings.sources.get("amqp_port", "default") not in ("default", "local stack")
+    port = _choose_port(
+        settings.amqp_port if explicit else 0,
+        state.amqp,
+        "the AMQP endpoint",
+        "PAYSIM_AMQP_PORT",
+        preferred=0 if explicit else settings.amqp_port,
+    )
+    endpoint = amqp.EndpointProcess(settings.state_dir / "amqp", settings.event_log_path)
+    return endpoint.start(port, settings.eventhub_name)
+
+
+def _choose_port(
+    configured: int, previous: ProcessState | None, component: str, setting: str, *, preferred: int = 0
+) -> int:
+    """The configured port, else the one used last time when still free, else `preferred` when free,
+    else any free port."""
     if configured:
         ensure_port_free(configured, component, setting)
         return configured
-    if previous is not None and not port_accepts(previous.port):
-        return previous.port
+    for candidate in (previous.port if previous is not None else 0, preferred):
+        if candidate and not port_accepts(candidate):
+            return candidate
     return free_port()
 
 
 def down(settings: Settings) -> StackReport:
-    """Stop PostgreSQL (fast shutdown: clean, no data loss) and Azurite; the data stays."""
+    """Stop the AMQP endpoint, PostgreSQL (fast shutdown: clean, no data loss) and Azurite; the data stays."""
     with _stack_lock(settings.state_dir):
         state = load_state(settings.state_dir)
+        amqp.EndpointProcess.stop(state.amqp)
         postgres.EmbeddedPostgres(settings.state_dir / "postgres").stop()
         azurite.Azurite.stop(state.azurite)
         save_state(settings.state_dir, StackState(hub_partitions=state.hub_partitions))
@@ -115,7 +146,7 @@ def reset(settings: Settings, *, confirmed: bool) -> StackReport:
             exit_code=ExitCode.ABORTED,
         )
     down(settings)
-    for part in ("postgres", "azurite", "hub", "runs"):
+    for part in ("postgres", "azurite", "hub", "amqp", "runs"):
         shutil.rmtree(settings.state_dir / part, ignore_errors=True)
     save_state(settings.state_dir, StackState())
     return status(settings)
@@ -126,7 +157,12 @@ def status(settings: Settings) -> StackReport:
     state = load_state(settings.state_dir)
     return StackReport(
         state_dir=str(settings.state_dir),
-        components=[_postgres_status(settings), _azurite_status(state), _hub_status(settings)],
+        components=[
+            _postgres_status(settings),
+            _azurite_status(state),
+            _hub_status(settings),
+            _amqp_status(state),
+        ],
     )
 
 
@@ -179,6 +215,19 @@ def _hub_status(settings: Settings) -> ComponentStatus:
         healthy=True,
         address=str(path),
         detail=f"{len(partitions)} partitions, {events} events retained",
+    )
+
+
+def _amqp_status(state: StackState) -> ComponentStatus:
+    if not amqp.EndpointProcess.running(state.amqp) or state.amqp is None:
+        return ComponentStatus(name="amqp", healthy=False, detail="not running; run `paysim local up`")
+    problem = amqp.probe(state.amqp.port)
+    return ComponentStatus(
+        name="amqp",
+        healthy=problem is None,
+        pid=state.amqp.pid,
+        address=f"amqp://127.0.0.1:{state.amqp.port}",
+        detail=problem or f"Event Hubs AMQP endpoint serving hub {state.amqp.eventhub_name}",
     )
 
 

@@ -19,12 +19,19 @@ class ProcessState(BaseModel):
     port: int
 
 
+class EndpointState(ProcessState):
+    """The Event Hubs AMQP endpoint: where it listens and the hub name it serves the local log as."""
+
+    eventhub_name: str
+
+
 class StackState(BaseModel):
     """Recorded by `local up`, cleared part by part by `local down`."""
 
     postgres: ProcessState | None = None
     azurite: ProcessState | None = None
     hub_partitions: int | None = None
+    amqp: EndpointState | None = None
 
 
 def state_path(state_dir: Path) -> Path:
@@ -73,4 +80,11 @@ def local_stack_settings(state_dir: Path) -> dict[str, Any]:
         values["azurite_port"] = state.azurite.port
     if state.hub_partitions is not None:
         values["hub_partitions"] = state.hub_partitions
+    if state.amqp is not None:
+        from paysim_cli.hub.amqp.process import emulator_connection_string
+
+        values["amqp_port"] = state.amqp.port
+        values["eventhub_connection_string"] = emulator_connection_string(
+            state.amqp.port, state.amqp.eventhub_name
+        )
     return values

@@ -35,10 +35,12 @@ def test_up_twice_status_down_up(stack, state_dir: Path) -> None:
         "postgres": True,
         "azurite": True,
         "hub": True,
+        "amqp": True,
     }
     second = components(stack("local", "up", "--json"))
     assert second["postgres"]["pid"] == first["postgres"]["pid"]
     assert second["azurite"]["pid"] == first["azurite"]["pid"]
+    assert second["amqp"]["pid"] == first["amqp"]["pid"]
 
     status = components(stack("local", "status", "--json"))
     assert all(c["healthy"] for c in status.values())
@@ -51,9 +53,31 @@ def test_up_twice_status_down_up(stack, state_dir: Path) -> None:
     with psycopg.connect(rows["database_url"]["value"]) as conn:
         assert conn.execute("SELECT current_database()").fetchone() == ("paysim",)
 
+    # The Event Hubs half of paysim reaches the endpoint through the SDK with an emulator connection string.
+    port = load_state(state_dir).amqp.port
+    connection_string = (
+        f"Endpoint=sb://localhost:{port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;"
+        "UseDevelopmentEmulator=true;EntityPath=payments"
+    )
+    hub = stack(
+        "hub",
+        "info",
+        "--target",
+        "eventhub",
+        "--json",
+        env={"PAYSIM_EVENTHUB_CONNECTION_STRING": connection_string},
+    )
+    assert hub.exit_code == 0, hub.output
+    assert [p["partition_id"] for p in orjson.loads(hub.stdout)["data"]["partitions"]] == ["0", "1", "2", "3"]
+    assert rows["eventhub_connection_string"]["source"] == "local stack"
+
     down = components(stack("local", "down", "--json"))
     assert not down["postgres"]["healthy"]
     assert not down["azurite"]["healthy"]
+    assert not down["amqp"]["healthy"]
+    assert not psutil.pid_exists(int(first["amqp"]["pid"])) or (
+        psutil.Process(int(first["amqp"]["pid"])).status() == psutil.STATUS_ZOMBIE
+    )
     assert not psutil.pid_exists(int(first["azurite"]["pid"])) or (
         psutil.Process(int(first["azurite"]["pid"])).status() == psutil.STATUS_ZOMBIE
     )
@@ -67,14 +91,28 @@ def test_up_twice_status_down_up(stack, state_dir: Path) -> None:
 
 def test_up_recovers_from_a_crash(stack, state_dir: Path) -> None:
     first = components(stack("local", "up", "--json"))
-    for name in ("postgres", "azurite"):
+    for name in ("postgres", "azurite", "amqp"):
         os.kill(int(first[name]["pid"]), signal.SIGKILL)
-    psutil.wait_procs([psutil.Process(int(first["azurite"]["pid"]))], timeout=5)
+    psutil.wait_procs([psutil.Process(int(first[name]["pid"])) for name in ("azurite", "amqp")], timeout=5)
     assert (state_dir / "postgres" / "data" / "postmaster.pid").exists()
 
     recovered = components(stack("local", "up", "--json"))
     assert all(c["healthy"] for c in recovered.values())
     assert recovered["postgres"]["pid"] != first["postgres"]["pid"]
+    assert recovered["amqp"]["pid"] != first["amqp"]["pid"]
+
+
+def test_amqp_port_zero_picks_a_free_one_and_a_busy_configured_one_conflicts(stack, state_dir: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        started = components(stack("local", "up", "--json", env={"PAYSIM_AMQP_PORT": "0"}))
+        assert started["amqp"]["healthy"]
+        stack("local", "down")
+        refused = stack("local", "up", env={"PAYSIM_AMQP_PORT": str(port)})
+    assert refused.exit_code == ExitCode.CONFLICT
+    assert "so the AMQP endpoint cannot listen on it" in refused.stderr
 
 
 def test_port_in_use_is_one_line(stack) -> None:
@@ -117,3 +155,4 @@ def test_status_without_a_stack(cli) -> None:
     status = components(cli("local", "status", "--json"))
     assert status["postgres"]["detail"] == "not running; run `paysim local up`"
     assert status["hub"]["healthy"] is False
+    assert status["amqp"]["detail"] == "not running; run `paysim local up`"

@@ -1,0 +1,162 @@
+"""The AMQP endpoint through the unmodified azure-eventhub SDK: publish and receive rates, 1 and 2 processes.
+
+Prints figures, asserts nothing. The endpoint runs as `paysim local up` runs it (its own process) over a
+fresh local event log with 4 partitions. Publishers are separate processes released together, each
+filling `EventDataBatch`es of ~400-byte payment events for its share of the partitions; the rate is all
+their events over the wall time from release to the last one's finish. Receivers read their share of
+the partitions from the start with `receive_batch`, likewise.
+
+    .venv/bin/python bench/amqp.py [--events 40000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import tempfile
+import time
+from multiprocessing.synchronize import Event
+from pathlib import Path
+
+# The same payment events as bench/hub.py.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hub import payment_body
+
+from paysim_cli.hub.amqp.process import EndpointProcess, emulator_connection_string
+from paysim_cli.hub.local_log import LocalEventLog
+from paysim_cli.local.processes import free_port
+
+PARTITIONS = 4
+
+
+def publish(
+    connection_string: str,
+    partitions: list[str],
+    count: int,
+    start: Event,
+    done: multiprocessing.Queue[tuple[float, float]],
+) -> None:
+    from azure.eventhub import EventData, EventHubProducerClient
+
+    bodies = [payment_body(number) for number in range(count)]
+    with EventHubProducerClient.from_connection_string(connection_string) as client:
+        for partition in partitions:  # opens each partition's link before the clock starts
+            client.send_event(EventData(b"warm-up"), partition_id=partition)
+        batches = {partition: client.create_batch(partition_id=partition) for partition in partitions}
+        start.wait()
+        began = time.perf_counter()
+        for number, body in enumerate(bodies):
+            partition = partitions[number % len(partitions)]
+            try:
+                batches[partition].add(EventData(body))
+            except ValueError:  # full: send it and start the next
+                client.send_batch(batches[partition])
+                batches[partition] = client.create_batch(partition_id=partition)
+                batches[partition].add(EventData(body))
+        for batch in batches.values():
+            if len(batch):
+                client.send_batch(batch)
+    done.put((began, time.perf_counter()))
+
+
+def receive(
+    connection_string: str,
+    partitions: list[str],
+    count: int,
+    start: Event,
+    done: multiprocessing.Queue[tuple[float, float]],
+) -> None:
+    import threading
+
+    from azure.eventhub import EventHubConsumerClient
+
+    count += len(partitions)  # the publishers' warm-up events
+    received = 0
+    first_arrival = 0.0
+    finished = threading.Event()
+    lock = threading.Lock()
+
+    def on_batch(_context: object, events: list[object]) -> None:
+        nonlocal received, first_arrival
+        with lock:
+            first_arrival = first_arrival or time.perf_counter()
+            received += len(events)
+            if received >= count:
+                finished.set()
+
+    client = EventHubConsumerClient.from_connection_string(
+        connection_string, consumer_group="$Default", load_balancing_interval=0.5
+    )
+    start.wait()
+    threads = [
+        threading.Thread(
+            target=client.receive_batch,
+            kwargs={
+                "on_event_batch": on_batch,
+                "partition_id": partition,
+                "starting_position": "-1",
+                "max_batch_size": 300,
+                "prefetch": 1000,
+            },
+            daemon=True,
+        )
+        for partition in partitions
+    ]
+    for thread in threads:
+        thread.start()
+    finished.wait()
+    # From the first event to the last: opening the links is not receiving.
+    done.put((first_arrival, time.perf_counter()))
+    client.close()
+
+
+def run(target: object, connection_string: str, processes: int, events: int) -> float:
+    """Events per second over `processes` processes sharing the partitions and the events evenly: from
+    the earliest start any of them reports to the latest finish."""
+    start = multiprocessing.Event()
+    done: multiprocessing.Queue[tuple[float, float]] = multiprocessing.Queue()
+    shares = [[str(p) for p in range(PARTITIONS) if p % processes == worker] for worker in range(processes)]
+    workers = [
+        multiprocessing.Process(
+            target=target, args=(connection_string, share, events // processes, start, done)
+        )
+        for share in shares
+    ]
+    for worker in workers:
+        worker.start()
+    time.sleep(5)  # clients connected and links open before the clock starts
+    start.set()
+    spans = [done.get(timeout=600) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    return events / (max(end for _, end in spans) - min(begin for begin, _ in spans))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=40_000)
+    options = parser.parse_args()
+    for processes in (1, 2):
+        with tempfile.TemporaryDirectory() as directory:
+            event_log = Path(directory) / "hub" / "events.db"
+            LocalEventLog.create(event_log, PARTITIONS).close()
+            endpoint = EndpointProcess(Path(directory) / "amqp", event_log)
+            state = endpoint.start(free_port(), "payments")
+            connection_string = emulator_connection_string(state.port, "payments")
+            try:
+                published = run(publish, connection_string, processes, options.events)
+                received = run(receive, connection_string, processes, options.events)
+            finally:
+                EndpointProcess.stop(state)
+        print(
+            f"{processes} process{'es' if processes > 1 else ''}: published {published:,.0f} events/s, "
+            f"received {received:,.0f} events/s ({options.events:,} events of ~400 bytes, "
+            f"{PARTITIONS} partitions)"
+        )
+
+
+if __name__ == "__main__":
+    main()
