@@ -390,7 +390,8 @@ class EventHubsConsumer:
             beginning_sequence_number=int(properties["beginning_sequence_number"]),
             last_enqueued_sequence_number=int(properties["last_enqueued_sequence_number"]),
             last_enqueued_offset=int(properties["last_enqueued_offset"]),
-            last_enqueued_time=properties["last_enqueued_time_utc"],
+            # An empty partition reports the broker's "no time" (year 1), as the service does.
+            last_enqueued_time=None if properties["is_empty"] else properties["last_enqueued_time_utc"],
             is_empty=bool(properties["is_empty"]),
         )
 

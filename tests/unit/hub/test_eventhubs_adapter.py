@@ -132,6 +132,14 @@ class ConsumerClient:
     def get_partition_properties(self, partition_id: str) -> dict[str, Any]:
         if partition_id == "9":
             raise EventHubError("entity not found")
+        if partition_id == "8":  # empty: the service reports the broker's "no time", year 1
+            return {
+                "beginning_sequence_number": -1,
+                "last_enqueued_sequence_number": -1,
+                "last_enqueued_offset": "-1",
+                "last_enqueued_time_utc": datetime(1, 1, 1, tzinfo=UTC),
+                "is_empty": True,
+            }
         return {
             "eventhub_name": "payments",
             "id": partition_id,
@@ -347,6 +355,7 @@ def test_partition_properties_and_in_process_checkpoints() -> None:
     assert consumer.partition_info("0") == PartitionInfo(
         "0", 3, 41, 4100, datetime(2025, 1, 31, tzinfo=UTC), is_empty=False
     )
+    assert consumer.partition_info("8") == PartitionInfo("8", -1, -1, -1, None, is_empty=True)
     with pytest.raises(TransientHubError):
         consumer.partition_info("9")
     assert consumer.checkpointed_sequence_number("0") is None
