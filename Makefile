@@ -23,8 +23,7 @@ node_modules/.installed: package.json package-lock.json
 	PYTHON=$(PYTHON) bash scripts/install_checkov.sh
 
 demo: setup
-	$(PAYSIM) local up
-	$(PAYSIM) local status
+	$(PAYSIM) demo
 
 test: setup
 	$(BIN)/pytest

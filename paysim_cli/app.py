@@ -11,7 +11,19 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from paysim_cli import __version__
-from paysim_cli.commands import config, db, hub, infra, local, profiles, simulate
+from paysim_cli.commands import (
+    config,
+    db,
+    demo,
+    hub,
+    infra,
+    local,
+    metrics,
+    pipeline,
+    profiles,
+    simulate,
+    verify,
+)
 from paysim_cli.context import AppContext
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.output import Output
@@ -73,6 +85,10 @@ app.command("simulate")(simulate.simulate)
 app.add_typer(db.app, name="db")
 app.add_typer(hub.app, name="hub")
 app.add_typer(infra.app, name="infra")
+app.add_typer(pipeline.app, name="pipeline")
+app.command("verify")(verify.verify)
+app.add_typer(metrics.app, name="metrics")
+app.command("demo")(demo.demo)
 
 
 def _print_version(value: bool) -> None:

@@ -180,6 +180,9 @@ class _WorkerLoop:
         self._block: EventBlock | None = None
         self._next_index = 0
         self._next_report = 0.0
+        # The wall clock at `started`: events carry their intended send time as epoch ms, so the
+        # pipeline can measure end-to-end latency from it (a monotonic reading means nothing elsewhere).
+        self._wall_start = time.time() - (clock.now() - started)
 
     def _now(self) -> float:
         return self._clock.now() - self._started
@@ -248,9 +251,13 @@ class _WorkerLoop:
             )
         start = self._next_index - block.first_index
         stop = min(due, block.first_index + len(block)) - block.first_index
+        run_id = self._plan.run_id
+        intended_ms = ((self._wall_start + block.intended[start:stop]) * 1000).round().astype(int).tolist()
         events = [
-            OutgoingEvent(body, partition_key=key)
-            for body, key in zip(block.bodies[start:stop], block.partition_keys[start:stop], strict=True)
+            OutgoingEvent(body, partition_key=key, properties={"run_id": run_id, "intended_ms": ms})
+            for body, key, ms in zip(
+                block.bodies[start:stop], block.partition_keys[start:stop], intended_ms, strict=True
+            )
         ]
         delivery = publish_with_retry(
             self._publisher,

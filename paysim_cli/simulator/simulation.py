@@ -276,7 +276,7 @@ def _run(
         if on_progress is not None:
             on_progress(combine(progresses)[0])
 
-    with _interrupt_sets(interrupted):
+    with interrupt_sets(interrupted):
         if len(plans) > 1:
             from paysim_cli.simulator.workers import run_in_processes
 
@@ -305,7 +305,7 @@ def _run(
 
 
 @contextmanager
-def _interrupt_sets(flag: threading.Event) -> Iterator[None]:
+def interrupt_sets(flag: threading.Event) -> Iterator[None]:
     """Ctrl-C sets `flag`: the run stops, flushes and reports. A second Ctrl-C interrupts at once."""
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -1,0 +1,5 @@
+"""`paysim demo`: the whole pipeline on the local stack, in one command (what `make demo` runs)."""
+
+from paysim_cli.commands.demo.command import demo
+
+__all__ = ["demo"]

@@ -1,0 +1,59 @@
+"""Rendering a reconciliation, and printing a report whose verdict decides the exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from paysim_cli.errors import PaysimError
+from paysim_cli.output import Output
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from paysim_cli.reconcile.verify import ReconciliationReport
+
+# Differences a person sees; --json lists them all.
+SHOWN_DIFFERENCES = 20
+
+
+def print_verdict(
+    output: Output, report: Any, render: Callable[[Console], None], failure: PaysimError | None
+) -> None:
+    """Print `report`; when `failure` is given, exit with it. In --json mode a failed report travels
+    inside the error document instead, so stdout still carries exactly one document."""
+    if failure is None or not output.json_mode:
+        output.result(report, render)
+    if failure is not None:
+        raise failure
+
+
+def reconciliation_renderer(report: ReconciliationReport) -> Callable[[Console], None]:
+    def render(console: Console) -> None:
+        render_reconciliation(console, report)
+
+    return render
+
+
+def render_reconciliation(console: Console, report: ReconciliationReport) -> None:
+    from rich.table import Table
+
+    verdict = "reconciles exactly" if report.passed else f"{len(report.differences)} differences"
+    table = Table(title=f"run {report.run_id}: {verdict}")
+    for column in ("check", "rule", "expected", "actual", "ok"):
+        table.add_column(column, justify="right" if column in ("expected", "actual") else "left")
+    for check in report.checks:
+        table.add_row(
+            check.name,
+            check.rule,
+            f"{check.expected:,}",
+            f"{check.actual:,}",
+            "yes" if check.passed else "NO",
+        )
+    console.print(table)
+    for difference in report.differences[:SHOWN_DIFFERENCES]:
+        console.print(
+            f"  {difference.subject}: expected {difference.expected:,}, found {difference.actual:,}"
+        )
+    if len(report.differences) > SHOWN_DIFFERENCES:
+        console.print(f"  ... and {len(report.differences) - SHOWN_DIFFERENCES} more (--json lists them all)")

@@ -1,0 +1,146 @@
+"""`paysim demo` as a service: local stack up, schema migrated, pipeline workers started, a simulate
+run sent through them, drained, then reconciled against its manifest and summarised."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.metrics.show import MetricsReport, latest_metrics
+from paysim_cli.pipeline.host import HostProgress, HostStatus, PipelineHost, PipelineRequest
+from paysim_cli.reconcile.verify import ReconciliationReport, verify_run
+from paysim_cli.settings import Settings
+from paysim_cli.simulator.latency import LatencySummary
+from paysim_cli.simulator.progress import RunProgress
+from paysim_cli.simulator.simulation import SimulationRequest, interrupt_sets, run_simulation
+
+TOP_WINDOWS = 5
+TOP_DYNAMIC = 1
+NO_LATENCY = LatencySummary(p50=0.0, p95=0.0, p99=0.0, max=0.0)
+
+
+class DemoRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    rate: float = Field(5000, gt=0, le=1_000_000)
+    duration: float = Field(30, gt=0, le=86_400)
+    profile: str = "default"
+    seed: int | None = Field(None, ge=0, lt=2**63)
+    workers: int = Field(2, ge=1, le=32)
+    drain_timeout: float = Field(120, gt=0)
+
+
+class DemoReport(BaseModel):
+    """The run from both ends: what was sent, what the pipeline made of it, how fast and how late."""
+
+    run_id: str
+    profile: str
+    seed: int
+    target_rate: float
+    achieved_rate: float  # events/s the simulator delivered
+    sent: int
+    processed: int
+    failed: int
+    duplicates_dropped: int
+    throughput: float  # events/s the pipeline took in, first batch to last commit
+    pipeline: HostStatus
+    drain_seconds: float  # from the end of the simulation until every partition was caught up
+    max_lag: int
+    latency_ms: LatencySummary  # intended send time -> commit, this run's events
+    reconciliation: ReconciliationReport
+    top_metrics: MetricsReport
+
+
+def run_demo(
+    settings: Settings,
+    request: DemoRequest,
+    *,
+    on_stage: Callable[[str], None] = lambda stage: None,
+    on_simulate: Callable[[RunProgress], None] | None = None,
+    on_pipeline: Callable[[HostProgress], None] | None = None,
+) -> DemoReport:
+    """Everything `make demo` shows; reconciliation differences are in the report, not raised."""
+    from paysim_cli import migrations
+    from paysim_cli.local import stack
+
+    if not settings.is_local:
+        raise PaysimError(
+            "demo_needs_local",
+            f"paysim demo runs on the embedded local stack, not on environment {settings.env}",
+            "drop --env (or use --env local)",
+            exit_code=ExitCode.CONFIG,
+        )
+    on_stage("starting the local stack")
+    stack.up(settings)
+    settings = _with_stack(settings)
+    on_stage("migrating the database")
+    migrations.upgrade(settings)
+    on_stage(f"starting {request.workers} pipeline workers")
+    with PipelineHost(settings, PipelineRequest(workers=request.workers)) as host:
+        host.wait_ready()
+        # Events already in the hub (an earlier run's) would queue ahead of this run's and skew it.
+        host.run_until(until_drained=True, should_stop=lambda: False, timeout=request.drain_timeout)
+        on_stage(f"simulating {request.rate:,.0f} events/s for {request.duration:,.0f} s ({request.profile})")
+
+        def simulating(progress: RunProgress) -> None:
+            host.poll(0)  # keep up with the workers' reports, and sample the lag under load
+            if on_simulate is not None:
+                on_simulate(progress)
+
+        simulation = run_simulation(
+            settings,
+            SimulationRequest(
+                profile=request.profile, rate=request.rate, duration=request.duration, seed=request.seed
+            ),
+            on_progress=simulating,
+        )
+        on_stage("draining the pipeline")
+        sent_at = time.monotonic()
+        interrupted = threading.Event()
+        with interrupt_sets(interrupted):
+            status = host.run_until(
+                until_drained=True,
+                should_stop=interrupted.is_set,
+                on_progress=on_pipeline,
+                timeout=request.drain_timeout,
+            )
+        # Until the partitions caught up for good, not the grace period that confirmed it.
+        drain_seconds = max(0.0, (host.caught_up_since or time.monotonic()) - sent_at)
+        pipeline = host.stop(status)
+    on_stage(f"reconciling run {simulation.run_id}")
+    reconciliation = verify_run(settings, simulation.run_id)
+    latency = next((run.latency_ms for run in pipeline.runs if run.run_id == simulation.run_id), NO_LATENCY)
+    return DemoReport(
+        run_id=simulation.run_id,
+        profile=simulation.profile,
+        seed=simulation.seed,
+        target_rate=simulation.target_rate,
+        achieved_rate=simulation.achieved_rate,
+        sent=simulation.sent,
+        processed=reconciliation.processed,
+        failed=reconciliation.failed,
+        duplicates_dropped=reconciliation.duplicates_dropped,
+        throughput=pipeline.throughput,
+        pipeline=status,
+        drain_seconds=round(drain_seconds, 3),
+        max_lag=pipeline.max_lag,
+        latency_ms=latency,
+        reconciliation=reconciliation,
+        top_metrics=latest_metrics(settings, limit=TOP_WINDOWS, top=TOP_DYNAMIC),
+    )
+
+
+def _with_stack(settings: Settings) -> Settings:
+    """The settings with what the stack just started provides, where nothing else set them."""
+    from paysim_cli.local.state import local_stack_settings
+
+    provided = {
+        name: value
+        for name, value in local_stack_settings(settings.state_dir).items()
+        if settings.sources.get(name, "default") in ("default", "local stack")
+    }
+    return settings.override("local stack", **provided)

@@ -1,0 +1,1 @@
+"""The pipeline's metrics, read back: the latest windows, rule-derived metrics, merchant clusters."""

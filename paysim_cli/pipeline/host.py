@@ -1,0 +1,407 @@
+"""`paysim pipeline run` as a service: worker processes host the function over the local event log.
+
+The workers share the consumer group through the log's partition leases; the parent collects their
+counters, measures the group's lag from the hub's checkpoints, and stops them on request, on Ctrl-C
+or, with `until_drained`, once every partition has stayed caught up for a grace period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.hub.local_log import LocalEventLog
+from paysim_cli.hub.operations import describe_hub
+from paysim_cli.hub.targets import HubTarget
+from paysim_cli.pipeline.consumer import ConsumerPlan, ConsumerStats, run_consumer
+from paysim_cli.pipeline.loader import (
+    DEFAULT_FUNCTION_DIR,
+    DEFAULT_FUNCTION_NAME,
+    app_settings,
+    load_function,
+    script_path,
+)
+from paysim_cli.settings import Settings
+from paysim_cli.simulator.latency import LatencyHistogram, LatencySummary
+from paysim_cli.simulator.simulation import interrupt_sets
+
+if TYPE_CHECKING:
+    from multiprocessing.synchronize import Event
+
+POLL_SECONDS = 0.5
+# How long stopping waits for workers to finish the invocation in flight before killing them.
+STOP_TIMEOUT_SECONDS = 60.0
+
+HostStatus = Literal["drained", "interrupted", "timed_out"]
+
+
+class PipelineRequest(BaseModel):
+    """What `paysim pipeline run` was asked to do."""
+
+    model_config = ConfigDict(frozen=True)
+
+    function_dir: Path | None = None
+    function_name: str = DEFAULT_FUNCTION_NAME
+    consumer_group: str | None = None
+    workers: int = Field(2, ge=1, le=32)
+    batch_size: int = Field(500, ge=1, le=10_000)
+    max_wait_ms: int = Field(50, ge=0, le=60_000)
+    until_drained: bool = False
+    drain_grace_seconds: float = Field(1.0, ge=0)
+
+
+class PartitionLag(BaseModel):
+    partition_id: str
+    last_enqueued_sequence_number: int
+    checkpoint_sequence_number: int | None
+    lag: int
+
+
+class RunLatency(BaseModel):
+    """End-to-end latency of one simulate run's events: intended send time to the function's return."""
+
+    run_id: str
+    events: int
+    latency_ms: LatencySummary
+
+
+class HostProgress(BaseModel):
+    """All workers together, as the live view shows them."""
+
+    elapsed: float
+    workers_ready: int
+    events: int
+    batches: int
+    failed_invocations: int
+    last_error: str | None
+    lag: int
+    partitions: list[PartitionLag]
+    latency_ms: LatencySummary
+
+
+class PipelineReport(BaseModel):
+    """The final report: what was delivered, how fast, how late, and what is left."""
+
+    function: str
+    function_dir: Path
+    consumer_group: str
+    workers: int
+    batch_size: int
+    status: HostStatus
+    elapsed_seconds: float
+    events: int
+    batches: int
+    failed_invocations: int
+    last_error: str | None
+    throughput: float  # events/s from the first batch received to the last commit
+    lag: int
+    max_lag: int
+    partitions: list[PartitionLag]
+    latency_ms: LatencySummary
+    runs: list[RunLatency]
+
+
+class PipelineHost:
+    """The worker processes and what they report. Use as a context manager: leaving it stops them."""
+
+    def __init__(self, settings: Settings, request: PipelineRequest) -> None:
+        self.settings, self.request = settings, request
+        self.function_dir = request.function_dir or DEFAULT_FUNCTION_DIR
+        self.consumer_group = request.consumer_group or settings.consumer_group
+        # Fail before spawning anything: no app, no database or blob settings, no local log.
+        script_path(self.function_dir)
+        app_settings(settings, self.consumer_group)
+        LocalEventLog.open(settings.event_log_path).close()
+        self._plans = [
+            ConsumerPlan(
+                worker=worker,
+                settings=settings,
+                function_dir=self.function_dir,
+                function_name=request.function_name,
+                consumer_group=self.consumer_group,
+                batch_size=request.batch_size,
+                max_wait_seconds=request.max_wait_ms / 1000,
+            )
+            for worker in range(request.workers)
+        ]
+        self._processes: list[Any] = []
+        self._messages: Any = None
+        self._stop: Event | None = None
+        self._stats: dict[int, ConsumerStats] = {}
+        self._finished: set[int] = set()
+        self._ready: set[int] = set()
+        self._started = 0.0
+        self._max_lag = 0
+        # Since when (monotonic) every partition has been caught up; None while any lags.
+        self.caught_up_since: float | None = None
+        self._partitions: list[PartitionLag] = []
+
+    def __enter__(self) -> PipelineHost:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._shut_down()
+
+    def start(self) -> None:
+        """Spawn the workers (no state shared by fork); each loads the function app itself."""
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self._messages = context.Queue()
+        self._stop = context.Event()
+        self._processes = [
+            context.Process(
+                target=_consumer_main,
+                args=(plan, self._messages, self._stop),
+                name=f"paysim-pipeline-{plan.worker}",
+            )
+            for plan in self._plans
+        ]
+        self._started = time.monotonic()
+        for process in self._processes:
+            process.start()
+
+    def poll(self, timeout: float = POLL_SECONDS) -> HostProgress:
+        """Collect the workers' reports for up to `timeout` seconds; the progress so far, with the lag."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                message = (
+                    self._messages.get(timeout=remaining) if remaining > 0 else self._messages.get_nowait()
+                )
+            except queue.Empty:
+                break
+            self._receive(*message)
+        self._check_workers()
+        return self._progress()
+
+    def wait_ready(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Wait until every worker has loaded the function app (`worker_not_ready` after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        while len(self._ready) < len(self._processes):
+            if time.monotonic() >= deadline:
+                raise PaysimError(
+                    "worker_not_ready",
+                    f"{len(self._processes) - len(self._ready)} pipeline workers did not load the function "
+                    f"app within {timeout:.0f} s",
+                    "import the app by hand (`python -c 'import function_app'` in its directory) to see why",
+                )
+            self.poll(POLL_SECONDS)
+
+    def run_until(
+        self,
+        *,
+        until_drained: bool,
+        should_stop: Callable[[], bool],
+        on_progress: Callable[[HostProgress], None] | None = None,
+        timeout: float | None = None,
+    ) -> HostStatus:
+        """Poll until Ctrl-C (`should_stop`), drained (when asked) or `timeout` seconds have passed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self.caught_up_since = None  # caught up before this call proves nothing about now
+        progress = self.poll(0)  # the first look at once, then one every POLL_SECONDS
+        while True:
+            if on_progress is not None:
+                on_progress(progress)
+            if should_stop():
+                return "interrupted"
+            if until_drained and self._drained(progress):
+                return "drained"
+            if deadline is not None and time.monotonic() >= deadline:
+                return "timed_out"
+            progress = self.poll()
+
+    def stop(self, status: HostStatus) -> PipelineReport:
+        """Let the workers finish their invocations in flight, collect their counters, report."""
+        if self._stop is not None:
+            self._stop.set()
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while len(self._finished) < len(self._processes) and time.monotonic() < deadline:
+            self.poll(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+        self._shut_down()
+        return self._report(status)
+
+    def _receive(self, kind: str, worker: int, payload: Any) -> None:
+        if kind == "ready":
+            self._ready.add(worker)
+        elif kind in ("progress", "result"):
+            self._stats[worker] = payload
+            if kind == "result":
+                self._finished.add(worker)
+        else:
+            code, message, hint, exit_code = payload
+            raise PaysimError(
+                code, f"pipeline worker {worker}: {message}", hint, exit_code=ExitCode(exit_code)
+            )
+
+    def _check_workers(self) -> None:
+        """A worker that died without a word (killed, out of memory) is an error."""
+        for worker, process in enumerate(self._processes):
+            if process.exitcode not in (None, 0) and worker not in self._finished:
+                raise PaysimError(
+                    "worker_crashed",
+                    f"pipeline worker {worker} exited with status {process.exitcode}",
+                    "see its output above; rerun with --workers 1 --traceback to narrow it down",
+                )
+
+    def _progress(self) -> HostProgress:
+        hub = describe_hub(self.settings, HubTarget.LOCAL, self.consumer_group)
+        self._partitions = [
+            PartitionLag(
+                partition_id=partition.partition_id,
+                last_enqueued_sequence_number=partition.last_enqueued_sequence_number,
+                checkpoint_sequence_number=partition.checkpoint_sequence_number,
+                lag=partition.lag or 0,
+            )
+            for partition in hub.partitions
+        ]
+        lag = hub.total_lag or 0
+        self._max_lag = max(self._max_lag, lag)
+        stats = list(self._stats.values())
+        return HostProgress(
+            elapsed=round(time.monotonic() - self._started, 3),
+            workers_ready=len(self._ready),
+            events=sum(item.events for item in stats),
+            batches=sum(item.batches for item in stats),
+            failed_invocations=sum(item.failed_invocations for item in stats),
+            last_error=next((item.last_error for item in stats if item.last_error), None),
+            lag=lag,
+            partitions=self._partitions,
+            latency_ms=_merged(stats, None).summary(),
+        )
+
+    def _drained(self, progress: HostProgress) -> bool:
+        """Every partition checkpointed up to its last event, and still so after the grace period."""
+        if progress.lag > 0:
+            self.caught_up_since = None
+            return False
+        now = time.monotonic()
+        if self.caught_up_since is None:
+            self.caught_up_since = now
+        return now - self.caught_up_since >= self.request.drain_grace_seconds
+
+    def _shut_down(self) -> None:
+        """Stop the workers; those still running after the timeout are killed."""
+        if self._stop is not None:
+            self._stop.set()
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while any(process.is_alive() for process in self._processes) and time.monotonic() < deadline:
+            # A worker exits only once what it queued is read: keep reading, discarding.
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._messages.get_nowait()
+            for process in self._processes:
+                process.join(0.05)
+        for process in self._processes:
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+    def _report(self, status: HostStatus) -> PipelineReport:
+        progress = self._progress()
+        stats = list(self._stats.values())
+        starts = [item.first_batch_at for item in stats if item.first_batch_at is not None]
+        ends = [item.last_commit_at for item in stats if item.last_commit_at is not None]
+        busy = max(ends) - min(starts) if starts and ends else 0.0
+        run_ids = sorted({run_id for item in stats for run_id in item.latency})
+        runs = []
+        for run_id in run_ids:
+            histogram = _merged(stats, run_id)
+            runs.append(RunLatency(run_id=run_id, events=histogram.total, latency_ms=histogram.summary()))
+        return PipelineReport(
+            function=self.request.function_name,
+            function_dir=self.function_dir,
+            consumer_group=self.consumer_group,
+            workers=self.request.workers,
+            batch_size=self.request.batch_size,
+            status=status,
+            elapsed_seconds=progress.elapsed,
+            events=progress.events,
+            batches=progress.batches,
+            failed_invocations=progress.failed_invocations,
+            last_error=progress.last_error,
+            throughput=round(progress.events / busy, 1) if busy > 0 else 0.0,
+            lag=progress.lag,
+            max_lag=self._max_lag,
+            partitions=progress.partitions,
+            latency_ms=progress.latency_ms,
+            runs=runs,
+        )
+
+
+def _merged(stats: list[ConsumerStats], run_id: str | None) -> LatencyHistogram:
+    """The workers' latency histograms added up, for one run or (None) for all."""
+    merged = LatencyHistogram()
+    for item in stats:
+        for run, histogram in item.latency.items():
+            if run_id is None or run == run_id:
+                merged.merge(histogram)
+    return merged
+
+
+def run_pipeline(
+    settings: Settings,
+    request: PipelineRequest,
+    *,
+    on_progress: Callable[[HostProgress], None] | None = None,
+) -> PipelineReport:
+    """Host the function until Ctrl-C or, with `until_drained`, until the group has caught up."""
+    interrupted = threading.Event()
+    with interrupt_sets(interrupted), PipelineHost(settings, request) as host:
+        status = host.run_until(
+            until_drained=request.until_drained, should_stop=interrupted.is_set, on_progress=on_progress
+        )
+        return host.stop(status)
+
+
+def _consumer_main(plan: ConsumerPlan, messages: Any, stop: Event) -> None:
+    """A worker process: export the app settings, load the function, consume until told to stop."""
+    import os
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into `stop`
+    logging.basicConfig(
+        level=logging.WARNING, format=f"pipeline worker {plan.worker}: %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        os.environ.update(app_settings(plan.settings, plan.consumer_group))
+        function = load_function(plan.function_dir, plan.function_name)
+        messages.put(("ready", plan.worker, None))
+        stats = run_consumer(
+            plan,
+            function,
+            should_stop=stop.is_set,
+            sleep=stop.wait,
+            on_progress=lambda progress: messages.put(("progress", plan.worker, progress)),
+        )
+        messages.put(("result", plan.worker, stats))
+    except PaysimError as error:
+        messages.put(("error", plan.worker, (error.code, error.message, error.hint, int(error.exit_code))))
+    except BaseException as error:
+        messages.put(
+            (
+                "error",
+                plan.worker,
+                (
+                    "worker_crashed",
+                    f"{type(error).__name__}: {error}",
+                    "its traceback is above; rerun with --workers 1 to narrow it down",
+                    int(ExitCode.FAILURE),
+                ),
+            )
+        )
+        raise

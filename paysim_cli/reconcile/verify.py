@@ -1,0 +1,253 @@
+"""`paysim verify RUN_ID` as a service: the run's manifest against the pipeline's per-run tables.
+
+The manifest says what the run delivered (docs/simulate.md); the pipeline records, per run id,
+`run_totals` (events aggregated, duplicates dropped, failed items), `run_metrics_5m` (count, sum and
+fraud per window and dimensions) and `failed_items.run_id`. A finished pipeline must show:
+
+- processed = the manifest's valid events, and every window cell's count and amount sum equal;
+- failed items of the run = its malformed events;
+- duplicates dropped = its duplicates for a run on the local log, whose publishes are all-or-nothing;
+  at least its duplicates on Event Hubs, where a producer retry after a partly acknowledged publish
+  delivers extra identical copies the manifest cannot count (the dedupe drops them too);
+- fraud counted = the manifest's fraud events.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from paysim_cli.db import connect
+from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.output import to_jsonable
+from paysim_cli.settings import Settings
+from paysim_cli.simulator.manifest import RunManifest
+from paysim_cli.simulator.simulation import MANIFEST_FILE, run_directory
+
+# Differences named in the error message; the report lists them all.
+MESSAGE_DIFFERENCES = 3
+
+CellKey = tuple[datetime, str, str, str, str, str]
+
+
+class Check(BaseModel):
+    """One reconciliation rule: what the manifest implies, what the tables hold."""
+
+    name: str
+    rule: str
+    expected: int
+    actual: int
+    passed: bool
+
+
+class Difference(BaseModel):
+    """One cell or total that does not reconcile."""
+
+    kind: Literal["total", "missing_window", "unexpected_window", "window_count", "window_amount"]
+    subject: str
+    expected: int
+    actual: int
+
+
+class ReconciliationReport(BaseModel):
+    run_id: str
+    manifest: Path
+    passed: bool
+    sent: int  # delivered: valid + malformed + duplicates
+    processed: int
+    failed: int
+    duplicates_dropped: int
+    first_commit_at: datetime | None
+    last_commit_at: datetime | None
+    checks: list[Check]
+    differences: list[Difference]
+
+    def failure(self, report: BaseModel | None = None) -> ReconciliationFailed | None:
+        """The error to exit with when the run does not reconcile, carrying `report` (default: this one)."""
+        return None if self.passed else ReconciliationFailed(self, report or self)
+
+
+class ReconciliationFailed(PaysimError):
+    """Exit 7, with the whole report in the JSON error, so `--json` stays one document."""
+
+    def __init__(self, reconciliation: ReconciliationReport, report: BaseModel) -> None:
+        shown = "; ".join(
+            _describe(difference) for difference in reconciliation.differences[:MESSAGE_DIFFERENCES]
+        )
+        more = len(reconciliation.differences) - MESSAGE_DIFFERENCES
+        super().__init__(
+            "reconciliation_failed",
+            f"run {reconciliation.run_id} does not reconcile: {shown}"
+            + (f"; and {more} more" if more > 0 else ""),
+            "wait until the pipeline has drained (`paysim hub info` shows the lag), then verify again; "
+            "a difference that stays is a pipeline bug",
+            exit_code=ExitCode.VERIFY_FAILED,
+        )
+        self.report = report
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "report": to_jsonable(self.report)}
+
+
+def _describe(difference: Difference) -> str:
+    return f"{difference.subject}: expected {difference.expected:,}, found {difference.actual:,}"
+
+
+def load_manifest(settings: Settings, run_id: str) -> tuple[Path, RunManifest]:
+    """The run's manifest; `run_not_found` (listing recent runs) when the run is not in the state dir."""
+    path = run_directory(settings, run_id) / MANIFEST_FILE
+    if not path.is_file():
+        runs_dir = settings.state_dir / "runs"
+        recent = (
+            sorted((entry.name for entry in runs_dir.iterdir()), reverse=True)[:3]
+            if runs_dir.is_dir()
+            else []
+        )
+        raise PaysimError(
+            "run_not_found",
+            f"no run {run_id!r}: {path} does not exist",
+            f"recent runs: {', '.join(recent)}"
+            if recent
+            else "`paysim simulate` writes a run and prints its id",
+            exit_code=ExitCode.CONFIG,
+        )
+    try:
+        return path, RunManifest.model_validate_json(path.read_bytes())
+    except ValidationError as error:
+        raise PaysimError(
+            "invalid_manifest",
+            f"{path} is not a run manifest: {error.errors()[0]['msg']}",
+            "it was edited or cut short; rerun the simulation",
+            exit_code=ExitCode.CONFIG,
+        ) from error
+
+
+def verify_run(settings: Settings, run_id: str) -> ReconciliationReport:
+    """Reconcile run `run_id`'s manifest with the pipeline's tables; the report lists every difference."""
+    import psycopg
+
+    path, manifest = load_manifest(settings, run_id)
+    try:
+        with connect(settings, autocommit=True, application_name="paysim verify") as conn:
+            totals = conn.execute(
+                "SELECT processed, duplicates_dropped, first_commit_at, last_commit_at FROM run_totals "
+                "WHERE run_id = %s",
+                (run_id,),
+            ).fetchone()
+            (failed,) = conn.execute(
+                "SELECT count(*) FROM failed_items WHERE run_id = %s", (run_id,)
+            ).fetchone() or (0,)
+            rows = conn.execute(
+                "SELECT window_start, payment_type, currency, merchant_category, channel, status, "
+                "event_count, amount_sum, fraud_count FROM run_metrics_5m WHERE run_id = %s",
+                (run_id,),
+            ).fetchall()
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as error:
+        raise PaysimError(
+            "schema_not_migrated",
+            f"the database has no per-run tables: {error.diag.message_primary}",
+            "run `paysim db migrate` (migration 0006 adds them)",
+            exit_code=ExitCode.CONFIG,
+        ) from error
+    processed, duplicates, first_commit, last_commit = totals or (0, 0, None, None)
+    expected = manifest.totals
+    exact_duplicates = manifest.target == "local"
+    checks = [
+        _check("processed", "= valid events sent", expected.valid, processed),
+        _check("failed_items", "= malformed events sent", expected.malformed, failed),
+        _check(
+            "duplicates_dropped",
+            "= duplicates sent (local log)" if exact_duplicates else ">= duplicates sent (lower bound)",
+            expected.duplicates,
+            duplicates,
+            at_least=not exact_duplicates,
+        ),
+        _check(
+            "fraud", "= fraud events sent", sum(expected.fraud.values()), sum(int(row[8]) for row in rows)
+        ),
+    ]
+    differences = [
+        Difference(
+            kind="total", subject=f"{check.name} ({check.rule})", expected=check.expected, actual=check.actual
+        )
+        for check in checks
+        if not check.passed
+    ]
+    window_differences, matching = _window_differences(manifest, rows)
+    checks.append(
+        Check(
+            name="windows",
+            rule="cells (window, dimensions) with equal count and sum",
+            expected=len(manifest.windows),
+            actual=matching,
+            passed=not window_differences,
+        )
+    )
+    differences += window_differences
+    return ReconciliationReport(
+        run_id=run_id,
+        manifest=path,
+        passed=not differences,
+        sent=expected.delivered,
+        processed=processed,
+        failed=failed,
+        duplicates_dropped=duplicates,
+        first_commit_at=first_commit,
+        last_commit_at=last_commit,
+        checks=checks,
+        differences=differences,
+    )
+
+
+def _check(name: str, rule: str, expected: int, actual: int, *, at_least: bool = False) -> Check:
+    passed = actual >= expected if at_least else actual == expected
+    return Check(name=name, rule=rule, expected=expected, actual=actual, passed=passed)
+
+
+def _window_differences(manifest: RunManifest, rows: list[tuple[Any, ...]]) -> tuple[list[Difference], int]:
+    """Each cell whose count or amount sum differs, or that only one side has; and how many match."""
+    expected: dict[CellKey, tuple[int, int]] = {
+        (
+            cell.window_start.astimezone(UTC),
+            cell.payment_type,
+            cell.currency,
+            cell.mcc,
+            cell.channel,
+            cell.status,
+        ): (
+            cell.count,
+            cell.amount_minor_sum,
+        )
+        for cell in manifest.windows
+    }
+    actual = {(row[0].astimezone(UTC), *row[1:6]): (int(row[6]), int(row[7])) for row in rows}
+    differences = []
+    for key in sorted(expected.keys() | actual.keys()):
+        subject = f"window {key[0]:%Y-%m-%dT%H:%M:%SZ} " + " ".join(key[1:])
+        (want_count, want_sum), (count, amount) = expected.get(key, (0, 0)), actual.get(key, (0, 0))
+        if key not in actual:
+            differences.append(
+                Difference(kind="missing_window", subject=subject, expected=want_count, actual=0)
+            )
+        elif key not in expected:
+            differences.append(
+                Difference(kind="unexpected_window", subject=subject, expected=0, actual=count)
+            )
+        else:
+            if count != want_count:
+                differences.append(
+                    Difference(
+                        kind="window_count", subject=f"{subject} count", expected=want_count, actual=count
+                    )
+                )
+            if amount != want_sum:
+                differences.append(
+                    Difference(
+                        kind="window_amount", subject=f"{subject} sum", expected=want_sum, actual=amount
+                    )
+                )
+    matching = sum(1 for key, cell in expected.items() if actual.get(key) == cell)
+    return differences, matching

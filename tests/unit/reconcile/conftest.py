@@ -1,0 +1,144 @@
+"""Reconciliation fixtures: a migrated database, a hand-built manifest, and the rows the pipeline writes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from paysim_cli import migrations
+from paysim_cli.settings import Settings
+from paysim_cli.simulator.manifest import (
+    ManifestTotals,
+    ProfileReference,
+    RunManifest,
+    WindowCell,
+    write_manifest,
+)
+from paysim_cli.simulator.simulation import MANIFEST_FILE, run_directory
+
+RUN_ID = "20251128T000000000Z-s7"
+WINDOW = datetime(2025, 11, 28, 0, 0, tzinfo=UTC)
+NEXT_WINDOW = datetime(2025, 11, 28, 0, 5, tzinfo=UTC)
+# (window, payment type, currency, mcc, channel, status, count, amount sum)
+CELLS = [
+    (WINDOW, "card", "USD", "5411", "pos", "approved", 3, 6015),
+    (WINDOW, "card", "USD", "5411", "pos", "declined", 1, 250),
+    (NEXT_WINDOW, "wire", "EUR", "6012", "online_banking", "approved", 2, 1_000_000),
+]
+
+
+@pytest.fixture
+def db_settings(settings: Settings, database_url: str) -> Settings:
+    """Settings on a fresh database with the pipeline's schema."""
+    migrated = settings.override(database_url=database_url)
+    migrations.upgrade(migrated)
+    return migrated
+
+
+def manifest(target: str = "local", cells: list[tuple[Any, ...]] = CELLS, **totals: Any) -> RunManifest:
+    """A manifest of 6 valid events (one fraud), 2 malformed and 1 duplicate, unless told otherwise."""
+    windows = [
+        WindowCell(
+            window_start=window,
+            payment_type=kind,
+            currency=currency,
+            mcc=mcc,
+            channel=channel,
+            status=status,
+            count=count,
+            amount_minor_sum=amount,
+        )
+        for window, kind, currency, mcc, channel, status, count, amount in cells
+    ]
+    values: dict[str, Any] = {
+        "delivered": 9,
+        "valid": 6,
+        "malformed": 2,
+        "malformed_by_kind": {"not_json": 1, "missing_field": 1},
+        "duplicates": 1,
+        "out_of_order": 0,
+        "undelivered": 0,
+        "fraud": {"card_testing": 1},
+        "amount_minor_by_currency": {"EUR": 1_000_000, "USD": 6265},
+    } | totals
+    return RunManifest(
+        run_id=RUN_ID,
+        profile=ProfileReference(name="chaos", path=Path("profiles/chaos.yaml"), sha256="0" * 64),
+        seed=7,
+        workers=1,
+        target=target,
+        partition_key_field="customer.id",
+        event_time_origin=WINDOW,
+        started_at=WINDOW,
+        finished_at=WINDOW,
+        totals=ManifestTotals(**values),
+        windows=windows,
+    )
+
+
+WriteManifest = Callable[..., Path]
+
+
+@pytest.fixture
+def write_run(settings: Settings) -> WriteManifest:
+    """Writes a manifest (see `manifest`) where `paysim simulate` would."""
+
+    def write(**options: Any) -> Path:
+        path = run_directory(settings, RUN_ID) / MANIFEST_FILE
+        write_manifest(manifest(**options), path)
+        return path
+
+    return write
+
+
+Rows = Callable[..., None]
+
+
+@pytest.fixture
+def pipeline_rows(database_url: str, db_settings: Settings) -> Rows:
+    """Writes the run's rows as the pipeline would: totals, windows (fraud in the first), failed items."""
+
+    def write(
+        processed: int = 6,
+        duplicates: int = 1,
+        failed: int = 2,
+        cells: list[tuple[Any, ...]] = CELLS,
+        fraud: int = 1,
+    ) -> None:
+        with psycopg.connect(database_url) as conn:
+            conn.execute(
+                "INSERT INTO run_totals VALUES (%s, %s, %s, %s, now(), now())",
+                (RUN_ID, processed, duplicates, failed),
+            )
+            for index, (window, kind, currency, mcc, channel, status, count, amount) in enumerate(cells):
+                conn.execute(
+                    "INSERT INTO run_metrics_5m (run_id, window_start, payment_type, currency, "
+                    "merchant_category, channel, status, event_count, amount_sum, fraud_count) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        RUN_ID,
+                        window,
+                        kind,
+                        currency,
+                        mcc,
+                        channel,
+                        status,
+                        count,
+                        amount,
+                        fraud if index == 0 else 0,
+                    ),
+                )
+            for number in range(failed):
+                conn.execute(
+                    "INSERT INTO failed_items (raw_payload, stage, error_code, error_message, "
+                    "source_partition, source_sequence_number, run_id) "
+                    "VALUES ('x', 'decode', 'not_json', 'not JSON', '0', %s, %s)",
+                    (number, RUN_ID),
+                )
+
+    return write
