@@ -130,10 +130,11 @@ def _source_of(name: str, layers: list[tuple[str, dict[str, Any]]]) -> str | Non
 
 
 def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    """PAYSIM_<FIELD> variables; an empty one counts as unset, as shells and CI systems mean it."""
     return {
         name: environ[f"{ENV_PREFIX}{name.upper()}"]
         for name in Settings.model_fields
-        if f"{ENV_PREFIX}{name.upper()}" in environ
+        if environ.get(f"{ENV_PREFIX}{name.upper()}")
     }
 
 

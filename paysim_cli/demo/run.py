@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict, Field
 
 from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.hub.targets import HubTarget
 from paysim_cli.metrics.show import MetricsReport, latest_metrics
 from paysim_cli.pipeline.host import HostProgress, HostStatus, PipelineHost, PipelineRequest
 from paysim_cli.reconcile.verify import ReconciliationReport, verify_run
@@ -31,6 +32,8 @@ class DemoRequest(BaseModel):
     profile: str = "default"
     seed: int | None = Field(None, ge=0, lt=2**63)
     workers: int = Field(2, ge=1, le=32)
+    # local: the local log on both sides; eventhub: the SDK on both sides, through the AMQP endpoint.
+    transport: HubTarget = HubTarget.LOCAL
     drain_timeout: float = Field(120, gt=0)
 
 
@@ -38,6 +41,7 @@ class DemoReport(BaseModel):
     """The run from both ends: what was sent, what the pipeline made of it, how fast and how late."""
 
     run_id: str
+    transport: HubTarget
     profile: str
     seed: int
     target_rate: float
@@ -80,7 +84,7 @@ def run_demo(
     on_stage("migrating the database")
     migrations.upgrade(settings)
     on_stage(f"starting {request.workers} pipeline workers")
-    with PipelineHost(settings, PipelineRequest(workers=request.workers)) as host:
+    with PipelineHost(settings, PipelineRequest(workers=request.workers, source=request.transport)) as host:
         host.wait_ready()
         # Events already in the hub (an earlier run's) would queue ahead of this run's and skew it.
         host.run_until(until_drained=True, should_stop=lambda: False, timeout=request.drain_timeout)
@@ -94,7 +98,11 @@ def run_demo(
         simulation = run_simulation(
             settings,
             SimulationRequest(
-                profile=request.profile, rate=request.rate, duration=request.duration, seed=request.seed
+                profile=request.profile,
+                rate=request.rate,
+                duration=request.duration,
+                seed=request.seed,
+                target=request.transport,
             ),
             on_progress=simulating,
         )
@@ -116,6 +124,7 @@ def run_demo(
     latency = next((run.latency_ms for run in pipeline.runs if run.run_id == simulation.run_id), NO_LATENCY)
     return DemoReport(
         run_id=simulation.run_id,
+        transport=request.transport,
         profile=simulation.profile,
         seed=simulation.seed,
         target_rate=simulation.target_rate,

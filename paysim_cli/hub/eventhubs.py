@@ -252,13 +252,26 @@ def _event_data(event: OutgoingEvent) -> EventData:
 
     data = EventData(event.body)
     if event.properties:
-        data.properties = {name: value for name, value in event.properties.items()}
+        data.properties = {name: _property_value(value) for name, value in event.properties.items()}
     if event.partition_key is not None:
         # Sent to an explicit partition, the key still travels with the event, as the SDK's buffered
         # producer does, so consumers see it.
         message = data.raw_amqp_message
         message.annotations = {**(message.annotations or {}), PARTITION_KEY_ANNOTATION: event.partition_key}
     return data
+
+
+_INT32 = range(-(2**31), 2**31)
+
+
+def _property_value(value: str | int | float | bool) -> Any:
+    """The SDK's encoder writes every Python int as an AMQP int (32 bits) and refuses larger ones, such
+    as the simulator's `intended_ms` (epoch ms): those go as an AMQP long, in the encoder's typed form."""
+    if isinstance(value, int) and not isinstance(value, bool) and value not in _INT32:
+        from paysim_cli.hub.amqp.codec import LONG, TYPE, VALUE
+
+        return {TYPE: LONG, VALUE: value}
+    return value
 
 
 def _added(batch: EventDataBatch, data: EventData) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.hub.local_transport import LocalEventConsumer
+from paysim_cli.hub.targets import HubTarget
 from paysim_cli.hub.transport import HubError, ReceivedEvent
 from paysim_cli.pipeline.invocation import PartitionContext, invoke
 from paysim_cli.pipeline.loader import HostedFunction
@@ -46,6 +47,7 @@ class ConsumerPlan:
     max_wait_seconds: float
     lease_seconds: float = LEASE_SECONDS
     redelivery: RetryPolicy = REDELIVERY_POLICY
+    source: HubTarget = HubTarget.LOCAL  # the local log, or Event Hubs through the SDK
 
 
 @dataclass
@@ -61,6 +63,8 @@ class ConsumerStats:
     latency: dict[str, LatencyHistogram] = field(default_factory=dict)
     first_batch_at: float | None = None  # wall clock, seconds
     last_commit_at: float | None = None
+    # The last sequence number delivered, per partition (the Event Hubs source's drain check uses it).
+    delivered: dict[str, int] = field(default_factory=dict)
 
 
 def run_consumer(
@@ -95,7 +99,7 @@ class _ConsumerLoop:
         self._plan, self._function, self._consumer = plan, function, consumer
         self._should_stop, self._sleep, self._on_progress = should_stop, sleep, on_progress
         self._stats = ConsumerStats(plan.worker)
-        self._jitter = random.Random(plan.worker)
+        self._delivery = BatchDelivery(plan, function, self._stats, should_stop, sleep)
         self._owned: list[str] = []
         self._idle_turn = 0
 
@@ -141,8 +145,41 @@ class _ConsumerLoop:
 
     def _deliver(self, partition_id: str, events: Sequence[ReceivedEvent]) -> None:
         """Invoke the function until it returns, then checkpoint; on stop, leave the batch unconfirmed."""
-        stats = self._stats
         context = PartitionContext(self._plan.settings.eventhub_name, self._plan.consumer_group, partition_id)
+        if not self._delivery.deliver(context, events):
+            return
+        last = events[-1]
+        try:
+            self._consumer.checkpoint(partition_id, last.sequence_number, last.offset)
+        except HubError as error:
+            if error.code != "ownership_lost":
+                raise
+            # Another worker owns the partition now and will redeliver from the group's checkpoint.
+            logger.warning("partition %s: %s", partition_id, error.message)
+
+
+class BatchDelivery:
+    """Invokes the function with a batch until it returns, counting and timing what it delivers.
+
+    Shared by both sources: the caller checkpoints (the local log, or the Blob checkpoint store) only
+    when `deliver` says the function returned.
+    """
+
+    def __init__(
+        self,
+        plan: ConsumerPlan,
+        function: HostedFunction,
+        stats: ConsumerStats,
+        should_stop: Callable[[], bool],
+        sleep: Callable[[float], object],
+    ) -> None:
+        self._plan, self._function, self._stats = plan, function, stats
+        self._should_stop, self._sleep = should_stop, sleep
+        self._jitter = random.Random(plan.worker)
+
+    def deliver(self, context: PartitionContext, events: Sequence[ReceivedEvent]) -> bool:
+        """True once the function returned for the batch; False when the host stopped first."""
+        stats = self._stats
         if stats.first_batch_at is None:
             stats.first_batch_at = time.time()
         attempt = 0
@@ -155,7 +192,7 @@ class _ConsumerLoop:
                 stats.last_error = f"{type(error).__name__}: {error}"
                 logger.warning(
                     "partition %s, sequence numbers %d..%d: invocation failed (%s); redelivering",
-                    partition_id,
+                    context.partition_id,
                     events[0].sequence_number,
                     events[-1].sequence_number,
                     stats.last_error,
@@ -163,19 +200,13 @@ class _ConsumerLoop:
                 self._sleep(self._plan.redelivery.delay(attempt, self._jitter))
                 attempt += 1
                 if self._should_stop():
-                    return
+                    return False
         stats.last_commit_at = time.time()
         stats.events += len(events)
         stats.batches += 1
+        stats.delivered[context.partition_id] = events[-1].sequence_number
         self._record_latency(events, stats.last_commit_at)
-        last = events[-1]
-        try:
-            self._consumer.checkpoint(partition_id, last.sequence_number, last.offset)
-        except HubError as error:
-            if error.code != "ownership_lost":
-                raise
-            # Another worker owns the partition now and will redeliver from the group's checkpoint.
-            logger.warning("partition %s: %s", partition_id, error.message)
+        return True
 
     def _record_latency(self, events: Sequence[ReceivedEvent], committed_at: float) -> None:
         """Commit time minus each event's intended send time, per run; events without it are not timed."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import queue
 import signal
 import threading
@@ -39,7 +40,10 @@ from paysim_cli.simulator.simulation import interrupt_sets
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
 
+    from paysim_cli.pipeline.eventhub_source import EventHubLag
+
 POLL_SECONDS = 0.5
+EVENTHUB_LAG_SECONDS = 1.0
 # How long stopping waits for workers to finish the invocation in flight before killing them.
 STOP_TIMEOUT_SECONDS = 60.0
 
@@ -58,6 +62,7 @@ class PipelineRequest(BaseModel):
     batch_size: int = Field(500, ge=1, le=10_000)
     max_wait_ms: int = Field(50, ge=0, le=60_000)
     until_drained: bool = False
+    source: HubTarget = HubTarget.LOCAL
     drain_grace_seconds: float = Field(1.0, ge=0)
 
 
@@ -93,6 +98,7 @@ class HostProgress(BaseModel):
 class PipelineReport(BaseModel):
     """The final report: what was delivered, how fast, how late, and what is left."""
 
+    source: HubTarget
     function: str
     function_dir: Path
     consumer_group: str
@@ -119,10 +125,17 @@ class PipelineHost:
         self.settings, self.request = settings, request
         self.function_dir = request.function_dir or DEFAULT_FUNCTION_DIR
         self.consumer_group = request.consumer_group or settings.consumer_group
-        # Fail before spawning anything: no app, no database or blob settings, no local log.
+        # Fail before spawning anything: no app, no database or blob settings, no hub.
         script_path(self.function_dir)
         app_settings(settings, self.consumer_group)
-        LocalEventLog.open(settings.event_log_path).close()
+        self._eventhub_lag: EventHubLag | None = None
+        if request.source is HubTarget.EVENTHUB:
+            from paysim_cli.pipeline.eventhub_source import EventHubLag, prepare_checkpoint_store
+
+            prepare_checkpoint_store(settings)
+            self._eventhub_lag = EventHubLag(settings, self.consumer_group)
+        else:
+            LocalEventLog.open(settings.event_log_path).close()
         self._plans = [
             ConsumerPlan(
                 worker=worker,
@@ -132,6 +145,7 @@ class PipelineHost:
                 consumer_group=self.consumer_group,
                 batch_size=request.batch_size,
                 max_wait_seconds=request.max_wait_ms / 1000,
+                source=request.source,
             )
             for worker in range(request.workers)
         ]
@@ -146,6 +160,7 @@ class PipelineHost:
         # Since when (monotonic) every partition has been caught up; None while any lags.
         self.caught_up_since: float | None = None
         self._partitions: list[PartitionLag] = []
+        self._lag_read_at = -math.inf
 
     def __enter__(self) -> PipelineHost:
         self.start()
@@ -155,6 +170,8 @@ class PipelineHost:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self._shut_down()
+        if self._eventhub_lag is not None:
+            self._eventhub_lag.close()
 
     def start(self) -> None:
         """Spawn the workers (no state shared by fork); each loads the function app itself."""
@@ -214,6 +231,7 @@ class PipelineHost:
         """Poll until Ctrl-C (`should_stop`), drained (when asked) or `timeout` seconds have passed."""
         deadline = None if timeout is None else time.monotonic() + timeout
         self.caught_up_since = None  # caught up before this call proves nothing about now
+        self._lag_read_at = -math.inf  # nor does a lag read before it
         progress = self.poll(0)  # the first look at once, then one every POLL_SECONDS
         while True:
             if on_progress is not None:
@@ -259,9 +277,17 @@ class PipelineHost:
                     "see its output above; rerun with --workers 1 --traceback to narrow it down",
                 )
 
-    def _progress(self) -> HostProgress:
+    def _read_lag(self) -> list[PartitionLag]:
+        """Each partition's last enqueued sequence number against the group's checkpoint."""
+        if self._eventhub_lag is not None:
+            # Management calls take ~0.4 s: at most one read a second, however often the host polls.
+            now = time.monotonic()
+            if now - self._lag_read_at >= EVENTHUB_LAG_SECONDS:
+                self._partitions = self._eventhub_lag.read()
+                self._lag_read_at = now
+            return self._partitions
         hub = describe_hub(self.settings, HubTarget.LOCAL, self.consumer_group)
-        self._partitions = [
+        return [
             PartitionLag(
                 partition_id=partition.partition_id,
                 last_enqueued_sequence_number=partition.last_enqueued_sequence_number,
@@ -270,7 +296,10 @@ class PipelineHost:
             )
             for partition in hub.partitions
         ]
-        lag = hub.total_lag or 0
+
+    def _progress(self) -> HostProgress:
+        self._partitions = self._read_lag()
+        lag = sum(partition.lag for partition in self._partitions)
         self._max_lag = max(self._max_lag, lag)
         stats = list(self._stats.values())
         return HostProgress(
@@ -324,6 +353,7 @@ class PipelineHost:
             histogram = _merged(stats, run_id)
             runs.append(RunLatency(run_id=run_id, events=histogram.total, latency_ms=histogram.summary()))
         return PipelineReport(
+            source=self.request.source,
             function=self.request.function_name,
             function_dir=self.function_dir,
             consumer_group=self.consumer_group,
@@ -381,7 +411,13 @@ def _consumer_main(plan: ConsumerPlan, messages: Any, stop: Event) -> None:
         os.environ.update(app_settings(plan.settings, plan.consumer_group))
         function = load_function(plan.function_dir, plan.function_name)
         messages.put(("ready", plan.worker, None))
-        stats = run_consumer(
+        if plan.source is HubTarget.EVENTHUB:
+            from paysim_cli.pipeline.eventhub_source import run_eventhub_consumer
+
+            consume = run_eventhub_consumer
+        else:
+            consume = run_consumer
+        stats = consume(
             plan,
             function,
             should_stop=stop.is_set,

@@ -10,6 +10,7 @@ from paysim_cli.commands.options import JsonOption
 from paysim_cli.commands.pipeline.run import WorkersOption
 from paysim_cli.commands.verify.render import print_verdict
 from paysim_cli.context import app_context
+from paysim_cli.hub.targets import HubTarget
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,6 +29,13 @@ def demo(
         int | None, typer.Option(help="Seed of the event stream. [default: random]", min=0)
     ] = None,
     workers: WorkersOption = 2,
+    transport: Annotated[
+        HubTarget,
+        typer.Option(
+            help="local: the simulator writes to and the pipeline reads from the local log; eventhub: both "
+            "go through the Event Hubs SDK and the local AMQP endpoint, checkpoints in Azurite."
+        ),
+    ] = HubTarget.LOCAL,
     drain_timeout: Annotated[
         float, typer.Option(help="Longest wait for the pipeline to catch up after the simulation.", min=1)
     ] = 120,
@@ -39,7 +47,13 @@ def demo(
 
     state = app_context(ctx, json_output)
     request = DemoRequest(
-        rate=rate, duration=duration, profile=profile, seed=seed, workers=workers, drain_timeout=drain_timeout
+        rate=rate,
+        duration=duration,
+        profile=profile,
+        seed=seed,
+        workers=workers,
+        transport=transport,
+        drain_timeout=drain_timeout,
     )
     with DemoView(state.output) as view:
         report = run_demo(
@@ -63,7 +77,9 @@ def render_demo(console: Console, report: DemoReport) -> None:
     from paysim_cli.commands.metrics.show import render_metrics
     from paysim_cli.commands.verify.render import render_reconciliation
 
-    table = Table(title=f"paysim demo: run {report.run_id} ({report.profile}, seed {report.seed})")
+    table = Table(
+        title=f"paysim demo: run {report.run_id} ({report.profile}, seed {report.seed}, {report.transport})"
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     latency = report.latency_ms

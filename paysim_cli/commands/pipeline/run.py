@@ -1,4 +1,5 @@
-"""`paysim pipeline run`: host the registered function over the local log until Ctrl-C or drained."""
+"""`paysim pipeline run`: host the registered function over the local log or Event Hubs until Ctrl-C or
+drained."""
 
 from __future__ import annotations
 
@@ -10,12 +11,21 @@ import typer
 from paysim_cli.commands.hub.options import ConsumerGroupOption
 from paysim_cli.commands.options import JsonOption
 from paysim_cli.context import app_context
+from paysim_cli.hub.targets import HubTarget
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from paysim_cli.pipeline.host import PipelineReport
 
+SourceOption = Annotated[
+    HubTarget,
+    typer.Option(
+        "--source",
+        help="local: the embedded event log; eventhub: Event Hubs through the SDK, checkpoints in Blob "
+        "(with paysim local up, its AMQP endpoint and Azurite).",
+    ),
+]
 WorkersOption = Annotated[
     int, typer.Option("--workers", "-w", help="Worker processes sharing the partitions.", min=1, max=32)
 ]
@@ -23,6 +33,7 @@ WorkersOption = Annotated[
 
 def run(
     ctx: typer.Context,
+    source: SourceOption = HubTarget.LOCAL,
     workers: WorkersOption = 2,
     batch_size: Annotated[int, typer.Option(help="Most events per invocation.", min=1, max=10_000)] = 500,
     max_wait_ms: Annotated[
@@ -44,7 +55,7 @@ def run(
     ),
     json_output: JsonOption = False,
 ) -> None:
-    """Feed the local event log to the Function app's Event Hub function, batch by batch, like its host."""
+    """Feed the hub's events to the Function app's Event Hub function, batch by batch, like its host."""
     from paysim_cli.commands.pipeline.live import host_view
     from paysim_cli.pipeline.host import PipelineRequest, run_pipeline
 
@@ -57,6 +68,7 @@ def run(
         batch_size=batch_size,
         max_wait_ms=max_wait_ms,
         until_drained=until_drained,
+        source=source,
     )
     with host_view(state.output) as on_progress:
         report = run_pipeline(state.settings, request, on_progress=on_progress)
@@ -68,7 +80,9 @@ def run(
 def render_report(console: Console, report: PipelineReport) -> None:
     from rich.table import Table
 
-    table = Table(title=f"pipeline {report.function} ({report.consumer_group}): {report.status}")
+    table = Table(
+        title=f"pipeline {report.function} ({report.source}, {report.consumer_group}): {report.status}"
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     latency = report.latency_ms

@@ -120,3 +120,10 @@ def test_invalid_override_names_the_flag() -> None:
     with pytest.raises(PaysimError) as raised:
         settings.override(hub_partitions=0)
     assert "hub_partitions (from flag)" in raised.value.message
+
+
+def test_an_empty_variable_counts_as_unset() -> None:
+    settings = resolve_settings({}, environ={"PAYSIM_BLOB_CONNECTION_STRING": "", "PAYSIM_ENV": ""})
+    assert settings.blob_connection_string is None
+    assert settings.env == "local"
+    assert settings.sources["blob_connection_string"] == "default"

@@ -437,3 +437,19 @@ def test_the_real_sdk_client_reports_a_refused_connection_as_transient(
         publisher.close()
     assert raised.value.code == "eventhub_unavailable"
     assert "listing partitions" in raised.value.message
+
+
+def test_properties_beyond_32_bits_travel_as_amqp_longs() -> None:
+    """The SDK encodes a Python int as a 32-bit AMQP int and refuses larger ones (epoch milliseconds):
+    those are sent typed as longs; everything else as it is. The batch accepts the encoded event."""
+    client = ProducerClient(max_batch_bytes=10_000)
+    publisher = EventHubsPublisher(client)
+    properties = {"intended_ms": 1_795_000_000_000, "small": 5, "flag": True, "run_id": "r1"}
+    publisher.publish([OutgoingEvent(b"body", partition_id="0", properties=properties)])
+    [sent] = [data for batch in client.sent for data in batch.added]
+    assert sent.properties == {
+        "intended_ms": {"TYPE": "LONG", "VALUE": 1_795_000_000_000},
+        "small": 5,
+        "flag": True,
+        "run_id": "r1",
+    }
