@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 from paysim_cli.errors import ExitCode, PaysimError
-from paysim_cli.local.processes import log_tail, port_accepts, process_alive, terminate, wait_until
+from paysim_cli.local.processes import process_alive, start_service, terminate
 from paysim_cli.local.state import ProcessState, azurite_connection_string
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -66,30 +65,15 @@ class Azurite:
             "--skipApiVersionCheck",
             "--loose",
         ]
-        with self.log_file.open("ab") as log:
-            process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        if not wait_until(lambda: process.poll() is not None or port_accepts(port), START_TIMEOUT_SECONDS):
-            terminate(process.pid)
-            raise PaysimError(
-                "azurite_start_timeout",
-                f"Azurite did not listen on port {port} within {START_TIMEOUT_SECONDS:.0f} s",
-                f"see {self.log_file}",
-                exit_code=ExitCode.UNAVAILABLE,
-            )
-        if process.poll() is not None:
-            raise PaysimError(
-                "azurite_failed",
-                f"Azurite exited with status {process.returncode}: {log_tail(self.log_file)}",
-                f"see {self.log_file}",
-                exit_code=ExitCode.EXTERNAL,
-            )
-        return ProcessState(pid=process.pid, port=port)
+        pid = start_service(
+            command,
+            port=port,
+            log_file=self.log_file,
+            code="azurite",
+            label="Azurite",
+            timeout=START_TIMEOUT_SECONDS,
+        )
+        return ProcessState(pid=pid, port=port)
 
     @staticmethod
     def running(state: ProcessState | None) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -92,3 +93,30 @@ def chown_tree(path: Path, uid: int, gid: int) -> None:
     for root, dirs, files in os.walk(path):
         for name in [*dirs, *files]:
             os.chown(os.path.join(root, name), uid, gid)
+
+
+def start_service(
+    command: list[str], *, port: int, log_file: Path, code: str, label: str, timeout: float
+) -> int:
+    """Start `command` detached from this process (its own session, output to `log_file`) and wait
+    until it listens on `port`. Returns its pid; a time-out or an early exit is a one-line error."""
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    if not wait_until(lambda: process.poll() is not None or port_accepts(port), timeout):
+        terminate(process.pid)
+        raise PaysimError(
+            f"{code}_start_timeout",
+            f"{label} did not listen on port {port} within {timeout:.0f} s",
+            f"see {log_file}",
+            exit_code=ExitCode.UNAVAILABLE,
+        )
+    if process.poll() is not None:
+        raise PaysimError(
+            f"{code}_failed",
+            f"{label} exited with status {process.returncode}: {log_tail(log_file)}",
+            f"see {log_file}",
+            exit_code=ExitCode.EXTERNAL,
+        )
+    return process.pid

@@ -36,6 +36,7 @@ from paysim_cli.pipeline.loader import (
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.latency import LatencyHistogram, LatencySummary
 from paysim_cli.simulator.simulation import interrupt_sets
+from paysim_cli.worker_process import reporting_errors
 
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
@@ -407,7 +408,9 @@ def _consumer_main(plan: ConsumerPlan, messages: Any, stop: Event) -> None:
     logging.basicConfig(
         level=logging.WARNING, format=f"pipeline worker {plan.worker}: %(levelname)s %(name)s: %(message)s"
     )
-    try:
+    with reporting_errors(
+        messages, plan.worker, "its traceback is above; rerun with --workers 1 to narrow it down"
+    ):
         os.environ.update(app_settings(plan.settings, plan.consumer_group))
         function = load_function(plan.function_dir, plan.function_name)
         messages.put(("ready", plan.worker, None))
@@ -425,19 +428,3 @@ def _consumer_main(plan: ConsumerPlan, messages: Any, stop: Event) -> None:
             on_progress=lambda progress: messages.put(("progress", plan.worker, progress)),
         )
         messages.put(("result", plan.worker, stats))
-    except PaysimError as error:
-        messages.put(("error", plan.worker, (error.code, error.message, error.hint, int(error.exit_code))))
-    except BaseException as error:
-        messages.put(
-            (
-                "error",
-                plan.worker,
-                (
-                    "worker_crashed",
-                    f"{type(error).__name__}: {error}",
-                    "its traceback is above; rerun with --workers 1 to narrow it down",
-                    int(ExitCode.FAILURE),
-                ),
-            )
-        )
-        raise

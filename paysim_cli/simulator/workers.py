@@ -15,6 +15,7 @@ from paysim_cli.settings import Settings
 from paysim_cli.simulator.progress import WorkerProgress
 from paysim_cli.simulator.publishing import open_target, worker_file
 from paysim_cli.simulator.runner import MonotonicClock, WorkerPlan, WorkerResult, run_worker
+from paysim_cli.worker_process import reporting_errors
 
 if TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized
@@ -116,7 +117,11 @@ def _worker_main(
 ) -> None:
     """A worker process: open its own publisher, wait for the common start, run, post its result."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into `stop`
-    try:
+    with reporting_errors(
+        messages,
+        plan.worker,
+        "its traceback is above; rerun with --workers 1 --traceback to debug it in one process",
+    ):
         publisher = open_target(
             settings, target, worker_file(output, plan.worker, plan.workers) if output is not None else None
         )
@@ -134,19 +139,3 @@ def _worker_main(
         finally:
             publisher.close()
         messages.put(("result", plan.worker, result))
-    except PaysimError as error:
-        messages.put(("error", plan.worker, (error.code, error.message, error.hint, int(error.exit_code))))
-    except BaseException as error:
-        messages.put(
-            (
-                "error",
-                plan.worker,
-                (
-                    "worker_crashed",
-                    f"worker {plan.worker}: {type(error).__name__}: {error}",
-                    "its traceback is above; rerun with --workers 1 --traceback to debug it in one process",
-                    int(ExitCode.FAILURE),
-                ),
-            )
-        )
-        raise

@@ -6,12 +6,10 @@ Kept free of the SDK and asyncio imports, so `paysim local status` stays quick.
 from __future__ import annotations
 
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
-from paysim_cli.errors import ExitCode, PaysimError
-from paysim_cli.local.processes import log_tail, port_accepts, process_alive, terminate, wait_until
+from paysim_cli.local.processes import process_alive, start_service, terminate
 from paysim_cli.local.state import EndpointState
 
 MODULE = "paysim_cli.hub.amqp"
@@ -53,30 +51,15 @@ class EndpointProcess:
             "--port",
             str(port),
         ]
-        with self.log_file.open("ab") as log:
-            process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        if not wait_until(lambda: process.poll() is not None or port_accepts(port), START_TIMEOUT_SECONDS):
-            terminate(process.pid)
-            raise PaysimError(
-                "amqp_start_timeout",
-                f"the AMQP endpoint did not listen on port {port} within {START_TIMEOUT_SECONDS:.0f} s",
-                f"see {self.log_file}",
-                exit_code=ExitCode.UNAVAILABLE,
-            )
-        if process.poll() is not None:
-            raise PaysimError(
-                "amqp_failed",
-                f"the AMQP endpoint exited with status {process.returncode}: {log_tail(self.log_file)}",
-                f"see {self.log_file}",
-                exit_code=ExitCode.EXTERNAL,
-            )
-        return EndpointState(pid=process.pid, port=port, eventhub_name=eventhub_name)
+        pid = start_service(
+            command,
+            port=port,
+            log_file=self.log_file,
+            code="amqp",
+            label="the AMQP endpoint",
+            timeout=START_TIMEOUT_SECONDS,
+        )
+        return EndpointState(pid=pid, port=port, eventhub_name=eventhub_name)
 
     @staticmethod
     def running(state: EndpointState | None) -> bool:
