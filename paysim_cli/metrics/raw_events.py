@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from paysim_cli.blob import container_client
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.secrets import mask_secrets
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.contract import allowed_values, currency_exponents
 
 if TYPE_CHECKING:
-    from azure.storage.blob import ContainerClient
+    pass
 
 # The pipeline accepts event times up to this far ahead of its clock (PAYSIM_MAX_EVENT_SKEW_SECONDS'
 # default), so a blob written before `since` minus this holds no event at or after `since`.
@@ -49,36 +50,6 @@ class ActivityScan:
     skipped: int = 0  # lines that are no valid event, or outside the time range
 
 
-def blob_not_configured() -> PaysimError:
-    return PaysimError(
-        "blob_not_configured",
-        "no blob storage for raw events: no blob connection string or account URL is set, "
-        "and no local stack is running",
-        "run paysim local up, or set blob_connection_string (PAYSIM_BLOB_CONNECTION_STRING)",
-        exit_code=ExitCode.CONFIG,
-    )
-
-
-def raw_events_container(settings: Settings) -> ContainerClient:
-    """The raw-events container: by connection string, or by account URL with Entra ID."""
-    from azure.storage.blob import BlobServiceClient, LinearRetry
-
-    # Two retries about a second apart: the SDK's default waits over a minute on an unreachable account.
-    options: dict[str, Any] = {
-        "retry_policy": LinearRetry(backoff=1, retry_total=2, random_jitter_range=1),
-        "connection_timeout": 10,
-    }
-    if settings.blob_connection_string is not None:
-        service = BlobServiceClient.from_connection_string(settings.blob_connection_string, **options)
-    elif settings.blob_account_url is not None:
-        from azure.identity import DefaultAzureCredential
-
-        service = BlobServiceClient(settings.blob_account_url, DefaultAzureCredential(), **options)
-    else:
-        raise blob_not_configured()
-    return service.get_container_client(settings.raw_events_container)
-
-
 def scan_merchant_activity(settings: Settings, since: datetime, until: datetime) -> ActivityScan:
     """Valid events with `since` <= event_time < `until`, once per transaction id, per merchant."""
     from azure.core.exceptions import AzureError, ResourceNotFoundError
@@ -87,7 +58,7 @@ def scan_merchant_activity(settings: Settings, since: datetime, until: datetime)
     seen: set[str] = set()
     window = (_event_time_text(since), _event_time_text(until))
     try:
-        with raw_events_container(settings) as container:
+        with container_client(settings, settings.raw_events_container) as container:
             for blob in container.list_blobs():
                 if blob.last_modified < since - MAX_EVENT_SKEW:
                     continue

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from paysim_cli.blob import blob_not_configured, container_client
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.hub.eventhubs import _create_client, _mapped_errors, _received, hub_error_from
-from paysim_cli.metrics.raw_events import blob_not_configured
 from paysim_cli.pipeline.consumer import PROGRESS_INTERVAL_SECONDS, BatchDelivery, ConsumerPlan, ConsumerStats
 from paysim_cli.pipeline.host import PartitionLag
 from paysim_cli.pipeline.invocation import PartitionContext
@@ -54,25 +54,8 @@ def _blob_unavailable(error: Exception) -> PaysimError:
 def prepare_checkpoint_store(settings: Settings) -> None:
     """Create the checkpoints container when it is missing; fails early on no or unreachable storage."""
     from azure.core.exceptions import AzureError, ResourceExistsError
-    from azure.storage.blob import ContainerClient, LinearRetry
 
-    # Two quick retries: the SDK's default policy waits over a minute on an unreachable account.
-    options: dict[str, Any] = {
-        "retry_policy": LinearRetry(backoff=1, retry_total=2, random_jitter_range=0),
-        "connection_timeout": 10,
-    }
-    if settings.blob_connection_string is not None:
-        container = ContainerClient.from_connection_string(
-            settings.blob_connection_string, CHECKPOINT_CONTAINER, **options
-        )
-    elif settings.blob_account_url is not None:
-        from azure.identity import DefaultAzureCredential
-
-        container = ContainerClient(
-            settings.blob_account_url, CHECKPOINT_CONTAINER, DefaultAzureCredential(), **options
-        )
-    else:
-        raise blob_not_configured()
+    container = container_client(settings, CHECKPOINT_CONTAINER)
     with container:
         try:
             container.create_container()

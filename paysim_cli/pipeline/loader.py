@@ -15,9 +15,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from paysim_cli.blob import blob_not_configured
 from paysim_cli.db import require_database_url
 from paysim_cli.errors import ExitCode, PaysimError
-from paysim_cli.metrics.raw_events import blob_not_configured
 from paysim_cli.settings import Settings
 
 DEFAULT_FUNCTION_DIR = Path(__file__).resolve().parents[2] / "function"
