@@ -29,6 +29,7 @@ from pydantic import (
 from paysim_pipeline.contract import currency_exponents, enum_values, event_schema
 from paysim_pipeline.metrics import Groups, window_index
 from paysim_pipeline.normalize import BOOLEANS, CATEGORIES, EXTRA_CATEGORIES, NUMBERS, EventColumns
+from paysim_pipeline.yaml_nodes import child_node
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -342,7 +343,7 @@ def _locate(root: yaml.Node, loc: Sequence[int | str]) -> tuple[int, str]:
     """
     node, line, path = root, root.start_mark.line + 1, ""
     for part in loc:
-        child = _child(node, part)
+        child = child_node(node, part)
         if child is None:
             if part in _FIELD_NAMES:
                 path += f".{part}"
@@ -351,11 +352,3 @@ def _locate(root: yaml.Node, loc: Sequence[int | str]) -> tuple[int, str]:
         line = key.start_mark.line + 1
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return line, path.lstrip(".") or "rules"
-
-
-def _child(node: yaml.Node, part: int | str) -> tuple[yaml.Node, yaml.Node] | None:
-    if isinstance(node, yaml.MappingNode):
-        return next(((key, value) for key, value in node.value if str(key.value) == str(part)), None)
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        return node.value[part], node.value[part]
-    return None

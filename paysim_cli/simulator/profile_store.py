@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.profile import Profile
+from paysim_pipeline.yaml_nodes import child_node
 
 # Shipped with the source tree; a profile of the same name in the state directory takes precedence.
 BUNDLED_PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
@@ -128,7 +129,7 @@ def _locate(root: yaml.Node, loc: Sequence[int | str]) -> tuple[int, str]:
     for part in loc:
         if part == "[key]" or _is_tag(node, part):
             continue
-        child = _child(node, part)
+        child = child_node(node, part)
         if child is None:
             unmatched.append(str(part))
             continue
@@ -142,14 +143,6 @@ def _is_tag(node: yaml.Node, part: int | str) -> bool:
     return isinstance(node, yaml.MappingNode) and any(
         key.value == "kind" and value.value == part for key, value in node.value
     )
-
-
-def _child(node: yaml.Node, part: int | str) -> tuple[yaml.Node, yaml.Node] | None:
-    if isinstance(node, yaml.MappingNode):
-        return next(((key, value) for key, value in node.value if str(key.value) == str(part)), None)
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        return node.value[part], node.value[part]
-    return None
 
 
 def _discover(settings: Settings) -> list[tuple[str, Literal["user", "bundled"], Path, bool]]:
