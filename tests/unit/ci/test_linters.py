@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -38,8 +39,13 @@ LINTERS = [
 
 
 def make(*arguments: str) -> subprocess.CompletedProcess[str]:
+    # Not the flags of a `make test` this may run under (-s would hide the commands asserted on).
+    environment = {
+        key: value for key, value in os.environ.items() if key not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}
+    }
     return subprocess.run(
         ["make", "--no-print-directory", "-C", str(PROJECT_ROOT), *arguments],
+        env=environment,
         capture_output=True,
         text=True,
         timeout=300,
