@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import hcl2
 import pytest
@@ -92,3 +93,80 @@ def test_checkov_finds_no_failed_check_and_every_skip_says_why() -> None:
     assert results["passed_checks"], "checkov evaluated nothing"
     for skipped in results["skipped_checks"]:
         assert len(skipped["check_result"].get("suppress_comment", "")) > 20, skipped["check_id"]
+
+
+def _hcl(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        return hcl2.load(handle)
+
+
+def _unquote(text: str) -> str:
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+
+
+def _block(document: dict[str, Any], kind: str, *labels: str) -> dict[str, Any]:
+    for block in document.get(kind, []):
+        body: Any = block
+        for label in labels:
+            body = body.get(f'"{label}"', {}) if isinstance(body, dict) else {}
+        if body:
+            return dict(body)
+    raise AssertionError(f"no {kind} {' '.join(labels)}")
+
+
+@requires_terraform
+def test_each_environment_passes_the_function_app_validations(tmp_path: Path) -> None:
+    """The function_app module's variable validations, evaluated by terraform for every environment's tfvars.
+
+    A fixture root takes the pipeline's variables.tf (types and optional() defaults) and calls a copy of
+    function_app's variables.tf with the arguments the pipeline passes from `var.function_app`, so terraform
+    itself judges each environment's values, and a zone-balanced plan of one instance is refused. The other
+    arguments get placeholders: their resources need the azurerm provider, which cannot be downloaded here.
+    """
+    (tmp_path / "function_app").mkdir()
+    shutil.copy(TERRAFORM / "modules" / "function_app" / "variables.tf", tmp_path / "function_app")
+    shutil.copy(TERRAFORM / "modules" / "pipeline" / "variables.tf", tmp_path)
+    call = _block(_hcl(TERRAFORM / "modules" / "pipeline" / "main.tf"), "module", "function_app")
+    declared = {
+        _unquote(name): body
+        for block in _hcl(TERRAFORM / "modules" / "function_app" / "variables.tf")["variable"]
+        for name, body in block.items()
+    }
+    arguments = []
+    for name, value in call.items():
+        if name == "source" or name.startswith("__"):
+            continue
+        if isinstance(value, str) and value.startswith("${var.function_app."):
+            arguments.append(f"  {name} = {value[2:-1]}")
+        else:
+            arguments.append(
+                f"  {name} = {'{}' if 'map' in declared[name]['type'] else json.dumps('placeholder')}"
+            )
+    (tmp_path / "main.tf").write_text(
+        'module "function_app" {\n  source = "./function_app"\n' + "\n".join(arguments) + "\n}\n",
+        encoding="utf-8",
+    )
+    assert _terraform("init", "-input=false", "-no-color", cwd=tmp_path).returncode == 0
+
+    def plan(environment: str, *overrides: str) -> subprocess.CompletedProcess[str]:
+        tfvars = TERRAFORM / "environments" / environment / "terraform.tfvars"
+        return _terraform(
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-lock=false",
+            f"-var-file={tfvars}",
+            *overrides,
+            cwd=tmp_path,
+        )
+
+    for environment in ENVIRONMENTS:
+        result = plan(environment)
+        assert result.returncode == 0, f"{environment}: {result.stderr}"
+    zone_balanced = (
+        'function_app={hosting_plan="elastic_premium", zone_balancing_enabled=true, worker_count=%d}'
+    )
+    refused = plan("production", "-var", zone_balanced % 1)
+    assert refused.returncode == 1
+    assert "zone_balancing_enabled needs worker_count >= 2" in " ".join(refused.stderr.split())
+    assert plan("production", "-var", zone_balanced % 2).returncode == 0
