@@ -28,6 +28,19 @@ locals {
     var.app_settings,
   )
 
+  # The settings a release carries, owned by `paysim function deploy` (ADR 0012): Terraform never writes them
+  # and ignores them, so a deploy's values survive `paysim infra up`. ignore_changes takes no expressions, so
+  # both apps list the same names literally; a test keeps the three lists equal.
+  release_setting_names = [
+    "PAYSIM_BLOB_ATTEMPTS",
+    "PAYSIM_BLOB_BACKOFF_SECONDS",
+    "PAYSIM_MAX_EVENT_AGE_SECONDS",
+    "PAYSIM_MAX_EVENT_BYTES",
+    "PAYSIM_MAX_EVENT_SKEW_SECONDS",
+    "PAYSIM_RULES_FILE",
+    "PAYSIM_WINDOW_SECONDS",
+  ]
+
   principal_id = local.flex ? azurerm_function_app_flex_consumption.this[0].identity[0].principal_id : azurerm_linux_function_app.this[0].identity[0].principal_id
   app_name     = local.flex ? azurerm_function_app_flex_consumption.this[0].name : azurerm_linux_function_app.this[0].name
   app_id       = local.flex ? azurerm_function_app_flex_consumption.this[0].id : azurerm_linux_function_app.this[0].id
@@ -87,6 +100,19 @@ resource "azurerm_function_app_flex_consumption" "this" {
     minimum_tls_version                    = "1.2"
     http2_enabled                          = true
   }
+
+  lifecycle {
+    # The release settings (local.release_setting_names): owned by `paysim function deploy`.
+    ignore_changes = [
+      app_settings["PAYSIM_BLOB_ATTEMPTS"],
+      app_settings["PAYSIM_BLOB_BACKOFF_SECONDS"],
+      app_settings["PAYSIM_MAX_EVENT_AGE_SECONDS"],
+      app_settings["PAYSIM_MAX_EVENT_BYTES"],
+      app_settings["PAYSIM_MAX_EVENT_SKEW_SECONDS"],
+      app_settings["PAYSIM_RULES_FILE"],
+      app_settings["PAYSIM_WINDOW_SECONDS"],
+    ]
+  }
 }
 
 resource "azurerm_linux_function_app" "this" {
@@ -123,6 +149,19 @@ resource "azurerm_linux_function_app" "this" {
     application_stack {
       python_version = "3.11"
     }
+  }
+
+  lifecycle {
+    # The release settings (local.release_setting_names): owned by `paysim function deploy`.
+    ignore_changes = [
+      app_settings["PAYSIM_BLOB_ATTEMPTS"],
+      app_settings["PAYSIM_BLOB_BACKOFF_SECONDS"],
+      app_settings["PAYSIM_MAX_EVENT_AGE_SECONDS"],
+      app_settings["PAYSIM_MAX_EVENT_BYTES"],
+      app_settings["PAYSIM_MAX_EVENT_SKEW_SECONDS"],
+      app_settings["PAYSIM_RULES_FILE"],
+      app_settings["PAYSIM_WINDOW_SECONDS"],
+    ]
   }
 }
 

@@ -143,7 +143,7 @@ variable "application_insights_connection_string" {
 
 variable "app_settings" {
   type        = map(string)
-  description = "The pipeline's own settings (names and endpoints, never secrets), merged over the identity-based connection settings."
+  description = "The pipeline's infrastructure settings (names and endpoints, never secrets), merged over the identity-based connection settings. Release settings are paysim function's (ADR 0012)."
   default     = {}
 
   validation {

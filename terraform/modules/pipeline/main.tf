@@ -128,6 +128,8 @@ module "function_app" {
   tags                                   = local.tags
 
   # The same names the CLI reads as PAYSIM_* settings: endpoints only, every credential is the identity.
+  # Terraform owns these, which follow from the resources above; the release settings are paysim function's
+  # (ADR 0012, function_app's release_setting_names).
   app_settings = {
     PAYSIM_ENV                  = var.environment
     PAYSIM_EVENTHUB_NAMESPACE   = module.event_hub.fully_qualified_namespace

@@ -1,7 +1,7 @@
 """The Terraform tree, read with python-hcl2: typed and described variables, complete module calls,
 thin identical environment roots, names from the naming module and common tags on every taggable resource,
 and the provider facts `terraform validate` cannot check here (the azurerm floor, host storage identity,
-role names, zone balancing, the containers in use)."""
+role names, zone balancing, the containers in use, who owns which app setting)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ ENVIRONMENTS = ("dev", "staging", "production")
 ENVIRONMENT_DIRS = [TERRAFORM / "environments" / env for env in ENVIRONMENTS]
 FUNCTION_APP = TERRAFORM / "modules" / "function_app"
 PIPELINE = TERRAFORM / "modules" / "pipeline"
+FUNCTION_SOURCES = Path(__file__).resolve().parents[3] / "function"
 AZURERM_PIN = "~> 4.58"
 # Child resources and assignments that Azure does not tag.
 NOT_TAGGABLE = frozenset(
@@ -466,3 +467,53 @@ def test_every_storage_container_is_used_by_the_stack() -> None:
     for output in container_outputs:
         assert f"module.storage_account.{output}" in pipeline_text, f"nothing uses the {output} container"
     assert not any("checkpoint" in name for name in storage.variables), "the checkpoints container is unused"
+
+
+def _ignored_app_settings(body: dict[str, Any]) -> list[str]:
+    ignored = [text for block in body.get("lifecycle", []) for text in block.get("ignore_changes", [])]
+    names = [re.fullmatch(r'\$\{app_settings\["(\w+)"\]\}', text) for text in ignored]
+    assert all(names), f"ignore_changes must list app settings by name, not {ignored}"
+    return sorted(match[1] for match in names if match)
+
+
+def release_setting_names() -> list[str]:
+    """The app settings `paysim function deploy` owns (ADR 0012), as the function_app module lists them."""
+    return sorted(unquote(name) for name in load(FUNCTION_APP).locals["release_setting_names"])
+
+
+def terraform_setting_names() -> set[str]:
+    """Every app setting Terraform writes: the module's own maps and the pipeline's PAYSIM_* settings."""
+    module = load(FUNCTION_APP)
+    names = {
+        name
+        for local in ("connection_settings", "host_storage_settings", "flex_host_storage_settings")
+        for name in _plain(module.locals[local])
+    }
+    return names | set(_plain(load(PIPELINE).modules["function_app"]["app_settings"]))
+
+
+def test_terraform_ignores_exactly_the_release_settings_on_both_plans() -> None:
+    module = load(FUNCTION_APP)
+    release = release_setting_names()
+
+    assert release, "the function_app module lists no release settings"
+    for resource_type in ("azurerm_function_app_flex_consumption", "azurerm_linux_function_app"):
+        assert _ignored_app_settings(_resource(module, resource_type)) == release, resource_type
+    assert not {name.lower() for name in terraform_setting_names()} & {name.lower() for name in release}
+    assert "release_setting_names" in module.outputs
+    assert load(ENVIRONMENT_DIRS[0]).outputs["function_release_setting_names"]["value"] == (
+        "${module.pipeline.function_release_setting_names}"
+    )
+
+
+def test_every_setting_the_function_reads_has_one_owner() -> None:
+    """A new PAYSIM_* setting in the function must be given to Terraform or to `paysim function`."""
+    read = {
+        name
+        for path in FUNCTION_SOURCES.rglob("*.py")
+        for name in re.findall(r"\bPAYSIM_[A-Z0-9_]*[A-Z0-9]\b", path.read_text(encoding="utf-8"))
+    }
+    owned = terraform_setting_names() | set(release_setting_names())
+
+    # A connection string with an account key: local runs only, never set in Azure.
+    assert read - owned == {"PAYSIM_BLOB_CONNECTION_STRING"}
