@@ -26,6 +26,11 @@ output "function_app_principal_id" {
   value       = module.function_app.principal_id
 }
 
+output "function_release_setting_names" {
+  description = "App settings `paysim function deploy` owns and Terraform ignores (ADR 0012)."
+  value       = module.function_app.release_setting_names
+}
+
 output "postgresql_server_name" {
   description = "PostgreSQL Flexible Server name."
   value       = module.postgresql.name
