@@ -116,9 +116,9 @@ def read_function_app(settings: Settings, credential: TokenCredential) -> Functi
         host = {"state": f"unavailable (HTTP {response.status_code})"}
     return FunctionAppState(
         name=app,
-        state=site.state,
+        state=_text(site.state),
         enabled=site.enabled,
-        availability=site.availability_state,
+        availability=_text(site.availability_state),
         host_state=host.get("state"),
         host_version=host.get("version"),
         host_errors=[str(item) for item in host.get("errors") or []],
@@ -129,3 +129,10 @@ def read_function_app(settings: Settings, credential: TokenCredential) -> Functi
 def _first_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
+
+
+def _text(value: object) -> str | None:
+    """The wire value of an SDK enum (`SiteAvailabilityState.LIMITED` -> "Limited"), or the text."""
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))

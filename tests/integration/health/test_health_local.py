@@ -302,3 +302,52 @@ def test_watch_prints_a_report_per_refresh_until_interrupted(
     assert len(lines) == 2
     assert all(orjson.loads(line)["data"]["checks"][0]["name"] == "hub" for line in lines)
     assert all(0 <= nap <= 0.5 for nap in naps)
+
+
+def test_probe_times_a_canary_no_metric_counts_and_a_concurrent_run_still_reconciles(
+    cli, stack_settings: Settings
+) -> None:
+    import psycopg
+
+    env = stack_env(stack_settings)
+    probes: list[HealthReport] = []
+    with running_pipeline(stack_settings):
+
+        def probe_during_the_run() -> None:
+            time.sleep(1.0)  # the simulate run below is sending by now
+            probes.append(run_checks(stack_settings, HealthRequest(checks=(CheckName.HUB,), probe=True)))
+
+        prober = threading.Thread(target=probe_during_the_run)
+        prober.start()
+        simulated = cli("simulate", "--rate", "1000", "--duration", "3", "--json", env=env)
+        prober.join(60)
+        drained = wait_healthy(
+            stack_settings,
+            # Strict: a single event behind is a warning, and the run is verified only once none is.
+            HealthRequest(checks=(CheckName.LAG,), strict=True, thresholds={"lag_warn": 1, "lag_fail": 1e9}),
+            timeout=60,
+            interval=0.2,
+        )
+    assert simulated.exit_code == 0, simulated.output
+    assert drained.healthy
+    run_id = orjson.loads(simulated.stdout)["data"]["run_id"]
+
+    (probe,) = probes
+    canary = probe.checks[-1]
+    assert (canary.name, canary.status) == (CheckName.CANARY, CheckStatus.OK), canary
+    assert 0 < canary.details["seconds"] < 30
+    verified = cli("verify", run_id, "--json", env=env)
+    assert verified.exit_code == 0, verified.output
+    processed = orjson.loads(verified.stdout)["data"]["processed"]
+    with psycopg.connect(str(stack_settings.database_url)) as connection:
+        metrics = connection.execute("SELECT sum(event_count) FROM payment_metrics_5m").fetchone()
+        runs = connection.execute("SELECT array_agg(run_id) FROM run_totals").fetchone()
+        canaries = connection.execute("SELECT transaction_id::text FROM canary_payments").fetchall()
+        dedupe = connection.execute(
+            "SELECT count(*) FROM processed_transactions WHERE transaction_id = %s",
+            (canary.details["transaction_id"],),
+        ).fetchone()
+    assert metrics == (processed,)  # every aggregated payment is the run's: the canary is not among them
+    assert runs == ([run_id],)
+    assert canaries == [(canary.details["transaction_id"],)]
+    assert dedupe == (0,)
