@@ -89,14 +89,29 @@ def check_freshness(context: CheckContext) -> CheckResult:
     thresholds = context.thresholds
     with BacklogReader(context.settings, timeout_seconds=context.timeout) as reader:
         sample = reader.sample()
+        waiting = {
+            partition.partition_id: partition.first_waiting
+            for partition in sample.partitions
+            if partition.lag
+        }
+        enqueued = reader.hub.enqueued_times(waiting)
         now = datetime.now(UTC)
-        waits: dict[str, float] = {}
-        for partition in sample.partitions:
-            if partition.lag:
-                enqueued = reader.hub.enqueued_time(partition.partition_id, partition.first_waiting)
-                if enqueued is not None:
-                    waits[partition.partition_id] = max(0.0, (now - enqueued).total_seconds())
+        waits = {
+            partition_id: max(0.0, (now - moment).total_seconds())
+            for partition_id, moment in enqueued.items()
+        }
     limit = limits(thresholds.freshness_warn_seconds, thresholds.freshness_fail_seconds, "s")
+    unread = sorted(set(waiting) - set(waits), key=int)
+    if unread and not waits:
+        # Events wait but none could be read in time: not knowing is not fresh.
+        return result(
+            CheckName.FRESHNESS,
+            CheckStatus.UNKNOWN,
+            f"events wait on partitions {', '.join(unread)}, but none could be read to time them",
+            threshold=limit,
+            hint="the hub answered slowly; see the hub check, or raise check_timeout_seconds",
+            unread_partitions=unread,
+        )
     if not waits:
         return result(
             CheckName.FRESHNESS,

@@ -351,3 +351,23 @@ def test_probe_times_a_canary_no_metric_counts_and_a_concurrent_run_still_reconc
     assert runs == ([run_id],)
     assert canaries == [(canary.details["transaction_id"],)]
     assert dedupe == (0,)
+
+
+def test_wait_healthy_gives_up_at_its_timeout_with_the_last_report(cli, stack_settings: Settings) -> None:
+    # No pipeline runs, so the function check fails on every poll until the time-out.
+    result = cli(
+        "health",
+        "--wait-healthy",
+        "--timeout",
+        "1",
+        "--check",
+        "function",
+        "--json",
+        env=stack_env(stack_settings),
+    )
+
+    assert result.exit_code == 11
+    error = orjson.loads(result.stdout)["error"]
+    assert error["message"] == "the local pipeline is not healthy after waiting 1 s: function fail"
+    assert error["report"]["checks"][0]["details"]["workers_alive"] == 0
+    assert "paysim pipeline run" in error["hint"]
