@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -49,11 +50,14 @@ def measure(environment: dict[str, str], runs: int) -> None:
         report = run_checks(settings, HealthRequest())
         in_process.append(time.perf_counter() - started)
     slowest = max(report.checks, key=lambda check: check.duration_ms)
-    commands = []
+    commands, cpu = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         completed = paysim(environment, "health", "--json")
         commands.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     statuses = {check["name"]: check["status"] for check in report_of(completed)["checks"]}  # type: ignore[index, union-attr]
     print(f"partitions {settings.hub_partitions}, checks {len(report.checks)}: {statuses}")
     print(f"exit code of the last `paysim health --json`: {completed.returncode}")
@@ -64,11 +68,19 @@ def measure(environment: dict[str, str], runs: int) -> None:
     )
     print(
         f"`paysim health --json`, a new process each: median {statistics.median(commands) * 1000:,.0f} ms, "
-        f"min {min(commands) * 1000:,.0f} ms, max {max(commands) * 1000:,.0f} ms"
+        f"min {min(commands) * 1000:,.0f} ms, max {max(commands) * 1000:,.0f} ms; "
+        f"its CPU time (user + system) median {statistics.median(cpu) * 1000:,.0f} ms"
     )
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     paysim(environment, "--help")
-    print(f"for scale, `paysim --help` (start-up alone): {(time.perf_counter() - started) * 1000:,.0f} ms")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    help_cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    print(
+        f"for scale, `paysim --help` (start-up alone): {(time.perf_counter() - started) * 1000:,.0f} ms, "
+        f"CPU {help_cpu * 1000:,.0f} ms"
+    )
 
 
 def main() -> None:
