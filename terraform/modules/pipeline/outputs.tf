@@ -8,6 +8,10 @@ output "connection_profile" {
     database_auth        = "entra"
     blob_account_url     = module.storage_account.primary_blob_endpoint
     raw_events_container = module.storage_account.raw_events_container_name
+    # Where `paysim health` (and the deploy gate) finds the Function App through Resource Manager.
+    subscription_id   = data.azurerm_client_config.current.subscription_id
+    resource_group    = azurerm_resource_group.this.name
+    function_app_name = module.function_app.name
   }
 }
 

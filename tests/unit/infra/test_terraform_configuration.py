@@ -37,6 +37,8 @@ NOT_TAGGABLE = frozenset(
 )
 _META_ARGUMENTS = frozenset({"source", "version", "providers", "depends_on", "count", "for_each"})
 # Alerts come in families and are named for what they watch, even when one is alone of its type.
+# Files a module has beyond the standard four, each for one feature.
+EXTRA_FILES = {"monitoring": ("pipeline_alerts.tf",)}
 ALERT_TYPES = frozenset({"azurerm_monitor_metric_alert", "azurerm_monitor_scheduled_query_rules_alert_v2"})
 # Module arguments that name Azure resources: the pipeline takes every one from the naming module.
 NAME_ARGUMENTS = frozenset(
@@ -143,6 +145,7 @@ def test_every_module_has_the_standard_files(module: Path) -> None:
         "variables.tf",
         "outputs.tf",
         "versions.tf",
+        *EXTRA_FILES.get(module.name, ()),
     }
 
 
