@@ -1,4 +1,4 @@
-"""The AMQP endpoint through the unmodified azure-eventhub SDK: publish and receive rates, 1 and 2 processes.
+"""The AMQP endpoint through the unmodified azure-eventhub SDK: rates and CPU per event, 1 and 2 processes.
 
 Prints figures, asserts nothing. The endpoint runs as `paysim local up` runs it (its own process) over a
 fresh local event log with 4 partitions. Publishers are separate processes released together, each
@@ -6,18 +6,27 @@ filling `EventDataBatch`es of ~400-byte payment events for its share of the part
 their events over the wall time from release to the last one's finish. Receivers read their share of
 the partitions from the start with `receive_batch`, likewise.
 
-    .venv/bin/python bench/amqp.py [--events 40000]
+CPU cost per event is CPU time (user + system) over events, measured apart from wall time so it holds on
+a loaded machine: the endpoint's process during each phase (`endpoint publish` / `endpoint deliver`),
+and the client processes' own (`SDK send` / `SDK receive`, the SDK's Python work per event).
+
+    .venv/bin/python bench/amqp.py [--events 40000] [--processes 1 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.synchronize import Event
 from pathlib import Path
+
+import psutil
 
 # The same payment events as bench/hub.py.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -28,6 +37,13 @@ from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.local.processes import free_port
 
 PARTITIONS = 4
+# Span (start, end) of the timed part, and the CPU seconds the process spent in it.
+Report = tuple[float, float, float]
+
+
+def _cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def publish(
@@ -35,7 +51,7 @@ def publish(
     partitions: list[str],
     count: int,
     start: Event,
-    done: multiprocessing.Queue[tuple[float, float]],
+    done: multiprocessing.Queue[Report],
 ) -> None:
     from azure.eventhub import EventData, EventHubProducerClient
 
@@ -45,7 +61,7 @@ def publish(
             client.send_event(EventData(b"warm-up"), partition_id=partition)
         batches = {partition: client.create_batch(partition_id=partition) for partition in partitions}
         start.wait()
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), _cpu_seconds()
         for number, body in enumerate(bodies):
             partition = partitions[number % len(partitions)]
             try:
@@ -57,7 +73,7 @@ def publish(
         for batch in batches.values():
             if len(batch):
                 client.send_batch(batch)
-    done.put((began, time.perf_counter()))
+        done.put((began, time.perf_counter(), _cpu_seconds() - cpu))
 
 
 def receive(
@@ -65,7 +81,7 @@ def receive(
     partitions: list[str],
     count: int,
     start: Event,
-    done: multiprocessing.Queue[tuple[float, float]],
+    done: multiprocessing.Queue[Report],
 ) -> None:
     import threading
 
@@ -89,6 +105,7 @@ def receive(
         connection_string, consumer_group="$Default", load_balancing_interval=0.5
     )
     start.wait()
+    cpu = _cpu_seconds()
     threads = [
         threading.Thread(
             target=client.receive_batch,
@@ -106,16 +123,25 @@ def receive(
     for thread in threads:
         thread.start()
     finished.wait()
-    # From the first event to the last: opening the links is not receiving.
-    done.put((first_arrival, time.perf_counter()))
+    # From the first event to the last: opening the links is not receiving (their CPU is counted).
+    done.put((first_arrival, time.perf_counter(), _cpu_seconds() - cpu))
     client.close()
 
 
-def run(target: object, connection_string: str, processes: int, events: int) -> float:
-    """Events per second over `processes` processes sharing the partitions and the events evenly: from
-    the earliest start any of them reports to the latest finish."""
+@dataclass(frozen=True)
+class Phase:
+    rate: float  # events/s, all processes together
+    client_us: float  # the clients' CPU µs per event
+    endpoint_us: float  # the endpoint's CPU µs per event
+
+
+def run(
+    target: object, connection_string: str, endpoint: psutil.Process, processes: int, events: int
+) -> Phase:
+    """`processes` processes sharing the partitions and the events evenly: the rate from the earliest
+    start any of them reports to the latest finish, and the CPU each side spent per event."""
     start = multiprocessing.Event()
-    done: multiprocessing.Queue[tuple[float, float]] = multiprocessing.Queue()
+    done: multiprocessing.Queue[Report] = multiprocessing.Queue()
     shares = [[str(p) for p in range(PARTITIONS) if p % processes == worker] for worker in range(processes)]
     workers = [
         multiprocessing.Process(
@@ -126,11 +152,18 @@ def run(target: object, connection_string: str, processes: int, events: int) -> 
     for worker in workers:
         worker.start()
     time.sleep(5)  # clients connected and links open before the clock starts
+    before = endpoint.cpu_times()
     start.set()
-    spans = [done.get(timeout=600) for _ in workers]
+    reports = [done.get(timeout=600) for _ in workers]
+    after = endpoint.cpu_times()
     for worker in workers:
         worker.join(timeout=60)
-    return events / (max(end for _, end in spans) - min(begin for begin, _ in spans))
+    endpoint_seconds = (after.user + after.system) - (before.user + before.system)
+    return Phase(
+        rate=events / (max(end for _, end, _ in reports) - min(begin for begin, _, _ in reports)),
+        client_us=sum(cpu for _, _, cpu in reports) / events * 1e6,
+        endpoint_us=endpoint_seconds / events * 1e6,
+    )
 
 
 def main() -> None:
@@ -138,8 +171,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=40_000)
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
     options = parser.parse_args()
-    for processes in (1, 2):
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    for processes in options.processes:
         with tempfile.TemporaryDirectory() as directory:
             event_log = Path(directory) / "hub" / "events.db"
             LocalEventLog.create(event_log, PARTITIONS).close()
@@ -147,14 +182,18 @@ def main() -> None:
             state = endpoint.start(free_port(), "payments")
             connection_string = emulator_connection_string(state.port, "payments")
             try:
-                published = run(publish, connection_string, processes, options.events)
-                received = run(receive, connection_string, processes, options.events)
+                process = psutil.Process(state.pid)
+                published = run(publish, connection_string, process, processes, options.events)
+                received = run(receive, connection_string, process, processes, options.events)
             finally:
                 EndpointProcess.stop(state)
+        label = f"{processes} client process{'es' if processes > 1 else ''}"
         print(
-            f"{processes} process{'es' if processes > 1 else ''}: published {published:,.0f} events/s, "
-            f"received {received:,.0f} events/s ({options.events:,} events of ~400 bytes, "
-            f"{PARTITIONS} partitions)"
+            f"{label}: {options.events:,} events of ~400 bytes, {PARTITIONS} partitions\n"
+            f"  publish: {published.rate:>9,.0f} events/s   CPU per event: "
+            f"SDK send {published.client_us:6.1f} µs, endpoint publish {published.endpoint_us:6.1f} µs\n"
+            f"  receive: {received.rate:>9,.0f} events/s   CPU per event: "
+            f"SDK receive {received.client_us:6.1f} µs, endpoint deliver {received.endpoint_us:6.1f} µs"
         )
 
 
