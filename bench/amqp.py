@@ -136,7 +136,7 @@ class Phase:
 
 
 def run(
-    target: object, connection_string: str, endpoint: psutil.Process, processes: int, events: int
+    target: Callable[..., None], connection_string: str, endpoint: psutil.Process, processes: int, events: int
 ) -> Phase:
     """`processes` processes sharing the partitions and the events evenly: the rate from the earliest
     start any of them reports to the latest finish, and the CPU each side spent per event."""
