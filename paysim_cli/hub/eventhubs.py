@@ -104,7 +104,8 @@ def hub_error_from(error: Exception, doing: str) -> HubError:
 
 
 @contextmanager
-def _mapped_errors(doing: str) -> Iterator[None]:
+def mapped_errors(doing: str) -> Iterator[None]:
+    """SDK errors raised inside become HubErrors saying what was being done."""
     from azure.eventhub.exceptions import EventHubError
 
     try:
@@ -154,7 +155,8 @@ def _client_arguments(settings: Settings) -> dict[str, Any]:
     )
 
 
-def _create_client(client_class: Any, settings: Settings, **options: Any) -> Any:
+def create_client(client_class: Any, settings: Settings, **options: Any) -> Any:
+    """An SDK client (producer or consumer) for the configured hub, with paysim's retry count."""
     arguments = _client_arguments(settings) | options | {"retry_total": SDK_RETRIES}
     try:
         if "conn_str" in arguments:
@@ -173,7 +175,7 @@ def _create_client(client_class: Any, settings: Settings, **options: Any) -> Any
 def open_eventhubs_publisher(settings: Settings) -> EventHubsPublisher:
     from azure.eventhub import EventHubProducerClient
 
-    return EventHubsPublisher(_create_client(EventHubProducerClient, settings))
+    return EventHubsPublisher(create_client(EventHubProducerClient, settings))
 
 
 def open_eventhubs_consumer(
@@ -181,7 +183,7 @@ def open_eventhubs_consumer(
 ) -> EventHubsConsumer:
     from azure.eventhub import EventHubConsumerClient
 
-    client = _create_client(EventHubConsumerClient, settings, consumer_group=consumer_group)
+    client = create_client(EventHubConsumerClient, settings, consumer_group=consumer_group)
     return EventHubsConsumer(client, starting_position)
 
 
@@ -199,7 +201,7 @@ class EventHubsPublisher:
         return self._max_batch_bytes
 
     def partition_ids(self) -> list[str]:
-        with _mapped_errors("listing partitions"):
+        with mapped_errors("listing partitions"):
             return list(self._client.get_partition_ids())
 
     def publish(self, events: Sequence[OutgoingEvent]) -> PublishResult:
@@ -291,9 +293,8 @@ def _sdk_position(position: EventPosition) -> int | str | datetime:
     return "@latest" if position.kind is PositionKind.END else "-1"
 
 
-def _received(data: EventData, partition_id: str) -> ReceivedEvent:
-    from azure.eventhub.amqp import AmqpMessageBodyType
-
+def received_event(data: EventData, partition_id: str) -> ReceivedEvent:
+    """The seam's event for one the SDK received."""
     sequence_number, offset, enqueued_time = data.sequence_number, data.offset, data.enqueued_time
     if sequence_number is None or offset is None or enqueued_time is None:
         raise HubError(
@@ -301,15 +302,9 @@ def _received(data: EventData, partition_id: str) -> ReceivedEvent:
             f"an event from partition {partition_id} arrived without its system properties",
             "read from an Event Hubs namespace or its emulator",
         )
-    if data.body_type != AmqpMessageBodyType.DATA:
-        raise HubError(
-            "eventhub_invalid_event",
-            f"event {sequence_number} of partition {partition_id} has an AMQP {data.body_type.value} body",
-            "paysim reads events whose body is bytes (AMQP data sections)",
-        )
     key = data.partition_key
     return ReceivedEvent(
-        body=b"".join(cast(Iterable[bytes], data.body)),
+        body=_body(data),
         partition_id=partition_id,
         sequence_number=int(sequence_number),
         offset=int(offset),
@@ -320,6 +315,20 @@ def _received(data: EventData, partition_id: str) -> ReceivedEvent:
             for name, value in (data.properties or {}).items()
         },
     )
+
+
+def _body(data: EventData) -> bytes:
+    """The body's bytes; an AMQP value or sequence body (which paysim never sends) as its encoded body
+    section, as the local log keeps one, so the pipeline fails that event instead of the batch."""
+    from azure.eventhub.amqp import AmqpMessageBodyType
+
+    if data.body_type == AmqpMessageBodyType.DATA:
+        return b"".join(cast(Iterable[bytes], data.body))
+    from paysim_cli.hub.amqp.codec import Message, encode_message
+
+    if data.body_type == AmqpMessageBodyType.VALUE:
+        return encode_message(Message(value=data.body))
+    return encode_message(Message(sequence=list(cast(Iterable[Any], data.body))))
 
 
 def _text(value: str | bytes) -> str:
@@ -370,7 +379,7 @@ class _PartitionStream:
                 break
             if isinstance(arrival, Exception):
                 raise hub_error_from(arrival, f"receiving from partition {self.partition_id}")
-            self._pending.extend(_received(data, self.partition_id) for data in arrival)
+            self._pending.extend(received_event(data, self.partition_id) for data in arrival)
         return [self._pending.popleft() for _ in range(min(max_events, len(self._pending)))]
 
     def join(self, timeout: float) -> None:
@@ -392,11 +401,11 @@ class EventHubsConsumer:
         self._checkpoints: dict[str, int] = {}
 
     def partition_ids(self) -> list[str]:
-        with _mapped_errors("listing partitions"):
+        with mapped_errors("listing partitions"):
             return list(self._client.get_partition_ids())
 
     def partition_info(self, partition_id: str) -> PartitionInfo:
-        with _mapped_errors(f"reading the properties of partition {partition_id}"):
+        with mapped_errors(f"reading the properties of partition {partition_id}"):
             properties = self._client.get_partition_properties(partition_id)
         return PartitionInfo(
             partition_id=partition_id,

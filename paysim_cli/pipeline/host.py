@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.hub.lag import EventHubLag, LocalLag, PartitionLag
 from paysim_cli.hub.local_log import LocalEventLog
-from paysim_cli.hub.operations import describe_hub
 from paysim_cli.hub.targets import HubTarget
 from paysim_cli.pipeline.consumer import ConsumerPlan, ConsumerStats, run_consumer
 from paysim_cli.pipeline.loader import (
@@ -40,8 +41,6 @@ from paysim_cli.worker_process import reporting_errors
 
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
-
-    from paysim_cli.pipeline.eventhub_source import EventHubLag
 
 POLL_SECONDS = 0.5
 EVENTHUB_LAG_SECONDS = 1.0
@@ -65,13 +64,6 @@ class PipelineRequest(BaseModel):
     until_drained: bool = False
     source: HubTarget = HubTarget.LOCAL
     drain_grace_seconds: float = Field(1.0, ge=0)
-
-
-class PartitionLag(BaseModel):
-    partition_id: str
-    last_enqueued_sequence_number: int
-    checkpoint_sequence_number: int | None
-    lag: int
 
 
 class RunLatency(BaseModel):
@@ -131,10 +123,10 @@ class PipelineHost:
         app_settings(settings, self.consumer_group)
         self._eventhub_lag: EventHubLag | None = None
         if request.source is HubTarget.EVENTHUB:
-            from paysim_cli.pipeline.eventhub_source import EventHubLag, prepare_checkpoint_store
+            from paysim_cli.pipeline.eventhub_source import CHECKPOINT_CONTAINER, prepare_checkpoint_store
 
             prepare_checkpoint_store(settings)
-            self._eventhub_lag = EventHubLag(settings, self.consumer_group)
+            self._eventhub_lag = EventHubLag(settings, self.consumer_group, CHECKPOINT_CONTAINER)
         else:
             LocalEventLog.open(settings.event_log_path).close()
         self._plans = [
@@ -287,16 +279,8 @@ class PipelineHost:
                 self._partitions = self._eventhub_lag.read()
                 self._lag_read_at = now
             return self._partitions
-        hub = describe_hub(self.settings, HubTarget.LOCAL, self.consumer_group)
-        return [
-            PartitionLag(
-                partition_id=partition.partition_id,
-                last_enqueued_sequence_number=partition.last_enqueued_sequence_number,
-                checkpoint_sequence_number=partition.checkpoint_sequence_number,
-                lag=partition.lag or 0,
-            )
-            for partition in hub.partitions
-        ]
+        with closing(LocalLag(self.settings, self.consumer_group)) as lag:
+            return lag.read()
 
     def _progress(self) -> HostProgress:
         self._partitions = self._read_lag()

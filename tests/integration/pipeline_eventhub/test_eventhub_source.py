@@ -11,11 +11,12 @@ import orjson
 import pytest
 
 from paysim_cli.errors import PaysimError
+from paysim_cli.hub.lag import EventHubLag
 from paysim_cli.hub.targets import HubTarget, open_publisher
 from paysim_cli.hub.transport import OutgoingEvent
 from paysim_cli.pipeline.consumer import ConsumerPlan, ConsumerStats
 from paysim_cli.pipeline.eventhub_source import (
-    EventHubLag,
+    CHECKPOINT_CONTAINER,
     checkpoint_store,
     prepare_checkpoint_store,
     run_eventhub_consumer,
@@ -75,7 +76,7 @@ def test_a_failing_batch_is_redelivered_then_checkpointed_with_the_hosts_metadat
     backoffs: list[float] = []
     reports: list[ConsumerStats] = []
     deadline = time.monotonic() + 30
-    lag = EventHubLag(hub, GROUP)
+    lag = EventHubLag(hub, GROUP, CHECKPOINT_CONTAINER)
     try:
 
         def done() -> bool:

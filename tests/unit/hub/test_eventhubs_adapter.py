@@ -31,6 +31,7 @@ from azure.eventhub.exceptions import (
 
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.hub import eventhubs
+from paysim_cli.hub.amqp import codec
 from paysim_cli.hub.eventhubs import (
     EventHubsConsumer,
     EventHubsPublisher,
@@ -329,24 +330,36 @@ def test_an_sdk_failure_to_start_receiving_surfaces_too() -> None:
     assert raised.value.code == "eventhub_error"
 
 
-def test_events_without_system_properties_or_with_a_value_body_are_refused() -> None:
-    value_body = EventData._from_message(
-        None,  # the SDK builds received events from the wire message; a prepared one will do
-        AmqpAnnotatedMessage(
-            value_body={"a": 1},
-            annotations={b"x-opt-sequence-number": 1, b"x-opt-offset": b"1", b"x-opt-enqueued-time": 1},
-        ),
-    )
-    client = ConsumerClient({"0": [[EventData(b"bare")]], "1": [[value_body]]})
-    consumer = EventHubsConsumer(client, EventPosition.parse("start"))
+def _prepared(message: AmqpAnnotatedMessage) -> EventData:
+    # The SDK builds received events from the wire message; a prepared one will do.
+    return EventData._from_message(None, message)
+
+
+def test_an_event_without_system_properties_is_refused() -> None:
+    consumer = EventHubsConsumer(ConsumerClient({"0": [[EventData(b"bare")]]}), EventPosition.parse("start"))
     try:
-        for partition_id, detail in (("0", "without its system properties"), ("1", "AMQP value body")):
-            with pytest.raises(HubError) as raised:
-                consumer.receive(partition_id, max_events=1, max_wait_seconds=5)
-            assert raised.value.code == "eventhub_invalid_event"
-            assert detail in raised.value.message
+        with pytest.raises(HubError) as raised:
+            consumer.receive("0", max_events=1, max_wait_seconds=5)
     finally:
         consumer.close()
+    assert raised.value.code == "eventhub_invalid_event"
+    assert "without its system properties" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("body", "section"), [({"value_body": {"a": 1}}, "value"), ({"sequence_body": [[1, 2]]}, "sequence")]
+)
+def test_a_value_or_sequence_body_arrives_as_its_encoded_section(body: dict[str, Any], section: str) -> None:
+    """So the pipeline fails that one event (it is no JSON), and keeps what came, instead of the batch."""
+    system = {b"x-opt-sequence-number": 1, b"x-opt-offset": b"1", b"x-opt-enqueued-time": 1}
+    event = _prepared(AmqpAnnotatedMessage(annotations=system, **body))
+    consumer = EventHubsConsumer(ConsumerClient({"0": [[event]]}), EventPosition.parse("start"))
+    try:
+        (received_event,) = consumer.receive("0", max_events=1, max_wait_seconds=5)
+    finally:
+        consumer.close()
+    decoded = codec.decode_message(received_event.body)
+    assert getattr(decoded, section) is not None
 
 
 def test_partition_properties_and_in_process_checkpoints() -> None:
