@@ -8,7 +8,10 @@ the partitions from the start with `receive_batch`, likewise.
 
 CPU cost per event is CPU time (user + system) over events, measured apart from wall time so it holds on
 a loaded machine: the endpoint's process during each phase (`endpoint publish` / `endpoint deliver`),
-and the client processes' own (`SDK send` / `SDK receive`, the SDK's Python work per event).
+and the client processes' own (`SDK send` / `SDK receive`, the SDK's Python work per event). Last, one
+`paysim simulate --target eventhub --workers 1` process's CPU per event (generating, the SDK, paysim's
+publisher: a long run less a short one, so start-up cancels out), and the rate one worker sustains at
+half a core, the ceiling `simulate` divides a rate by to choose its workers (simulator/workers.py).
 
     .venv/bin/python bench/amqp.py [--events 40000] [--processes 1 2]
 """
@@ -166,6 +169,37 @@ def run(
     )
 
 
+def simulate_worker_us(connection_string: str, directory: Path, events: int) -> float:
+    """CPU µs per event of one `paysim simulate --target eventhub` worker process."""
+    import subprocess
+
+    environment = {
+        **os.environ,
+        "PAYSIM_STATE_DIR": str(directory / "simulate"),
+        "PAYSIM_EVENTHUB_CONNECTION_STRING": connection_string,
+    }
+
+    def cpu_seconds(count: int) -> float:
+        command = [
+            str(Path(sys.executable).with_name("paysim")),
+            "simulate",
+            "--target",
+            "eventhub",
+            "--workers",
+            "1",
+        ]
+        command += ["--count", str(count), "--rate", "1000000", "--seed", "1", "--json"]
+        process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL)
+        # wait4: this child's own CPU, whatever else this process has waited for.
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}")
+        return usage.ru_utime + usage.ru_stime
+
+    return (cpu_seconds(events + 2_000) - cpu_seconds(2_000)) / events * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -174,6 +208,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
     options = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    worker_us = 0.0
     for processes in options.processes:
         with tempfile.TemporaryDirectory() as directory:
             event_log = Path(directory) / "hub" / "events.db"
@@ -185,6 +220,8 @@ def main() -> None:
                 process = psutil.Process(state.pid)
                 published = run(publish, connection_string, process, processes, options.events)
                 received = run(receive, connection_string, process, processes, options.events)
+                if processes == options.processes[-1]:
+                    worker_us = simulate_worker_us(connection_string, Path(directory), options.events)
             finally:
                 EndpointProcess.stop(state)
         label = f"{processes} client process{'es' if processes > 1 else ''}"
@@ -195,6 +232,10 @@ def main() -> None:
             f"  receive: {received.rate:>9,.0f} events/s   CPU per event: "
             f"SDK receive {received.client_us:6.1f} µs, endpoint deliver {received.endpoint_us:6.1f} µs"
         )
+    print(
+        f"simulate --target eventhub, one worker process: {worker_us:.1f} µs CPU per event, "
+        f"{0.5e6 / worker_us:,.0f} events/s at half a core"
+    )
 
 
 if __name__ == "__main__":
