@@ -151,8 +151,15 @@ def test_reset_needs_yes_then_wipes(stack, state_dir: Path) -> None:
     assert load_state(state_dir).postgres is None
 
 
-def test_status_without_a_stack(cli) -> None:
-    status = components(cli("local", "status", "--json"))
+def test_status_without_a_stack_exits_4_with_the_report(cli) -> None:
+    result = cli("local", "status", "--json")
+    assert result.exit_code == ExitCode.UNAVAILABLE
+    error = orjson.loads(result.stdout)["error"]
+    assert error["code"] == "stack_unhealthy"
+    status = {component["name"]: component for component in error["report"]["components"]}
     assert status["postgres"]["detail"] == "not running; run `paysim local up`"
     assert status["hub"]["healthy"] is False
     assert status["amqp"]["detail"] == "not running; run `paysim local up`"
+    people = cli("local", "status")
+    assert "not running; run `paysim local up`" in people.stdout  # the table, then the error
+    assert people.stderr.startswith("error [stack_unhealthy]: postgres: not running")

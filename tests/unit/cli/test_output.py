@@ -85,14 +85,16 @@ def test_tty_gets_a_progress_display() -> None:
         assert progress is not None
 
 
-def test_warn_and_debug() -> None:
-    output, _, stderr = make_output(json_mode=True, verbose=True)
+def test_warnings_show_in_every_mode_status_lines_not_in_json_or_quiet() -> None:
+    output, stdout, stderr = make_output(json_mode=True)
     output.warn("careful")
-    output.debug("detail")
-    assert stderr.getvalue() == "warning: careful\ndebug: detail\n"
-    quiet, _, quiet_err = make_output()
-    quiet.debug("hidden")
-    assert quiet_err.getvalue() == ""
+    output.status("working")
+    assert (stdout.getvalue(), stderr.getvalue()) == ("", "warning: careful\n")
+    quiet, _, quiet_err = make_output(quiet=True, is_tty=True)
+    quiet.status("working")
+    quiet.warn("careful")
+    assert quiet_err.getvalue() == "warning: careful\n"
+    assert not quiet.interactive  # no live view for --quiet, even at a terminal
 
 
 def test_result_without_renderer_prints_json() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -140,7 +141,7 @@ def test_a_missing_run(cli: CliInvoker, settings: Settings, write_run: WriteMani
     write_run()
     with pytest.raises(PaysimError) as raised:
         verify_run(settings, "20990101T000000000Z-s1")
-    assert raised.value.hint == f"recent runs: {RUN_ID}"
+    assert raised.value.hint == f"recent runs: {RUN_ID} (`paysim runs list` shows them all)"
 
 
 def test_a_broken_manifest(settings: Settings, write_run: WriteManifest) -> None:
@@ -156,5 +157,7 @@ def test_a_database_without_the_per_run_tables(
     write_run()
     with pytest.raises(PaysimError) as raised:
         verify_run(settings.override(database_url=database_url), RUN_ID)
-    assert raised.value.code == "schema_not_migrated"
-    assert "run_totals" in raised.value.message
+    # Checked before any query: the message says how far behind the database is.
+    assert (raised.value.code, raised.value.exit_code) == ("schema_not_migrated", ExitCode.CONFIG)
+    assert re.search(r"is at version 0000: \d+ migrations pending", raised.value.message)
+    assert raised.value.hint == "run `paysim db migrate` first"

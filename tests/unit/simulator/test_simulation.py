@@ -81,7 +81,7 @@ def test_a_random_seed_is_recorded(
     ("options", "code"),
     [
         ({"duration": 1, "count": 1}, "conflicting_options"),
-        ({"target": HubTarget.EVENTHUB}, "conflicting_options"),
+        ({"transport": HubTarget.EVENTHUB}, "conflicting_options"),
     ],
 )
 def test_conflicting_options(
@@ -156,7 +156,7 @@ def test_capacity_is_checked_before_publishing_to_event_hubs(
             tmp_path,
             profile_file(),
             output=None,
-            target=HubTarget.EVENTHUB,
+            transport=HubTarget.EVENTHUB,
             rate=5000,
             count=100,
             throughput_units=2,
