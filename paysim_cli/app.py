@@ -94,6 +94,13 @@ class PaysimGroup(TidyHelp, TyperGroup):
         except BrokenPipeError:
             _silence_stdout()
             return int(ExitCode.BROKEN_PIPE)
+        except SystemExit as exit_:
+            # Rich meets a closed stdout by exiting 1 (Console.on_broken_pipe), from the except block
+            # that caught the BrokenPipeError: that one ends like any other broken pipe.
+            if isinstance(exit_.__context__, BrokenPipeError):
+                _silence_stdout()
+                return int(ExitCode.BROKEN_PIPE)
+            raise
         except typer.Abort:  # a prompt that got Ctrl-C or end of input instead of an answer
             _usage_output(argv).error(_aborted())
             return int(ExitCode.ABORTED)
