@@ -49,7 +49,7 @@ def hidden_options_used(contexts: list[Any]) -> list[str]:
 
 
 def readme_command_lines(path: Path = README) -> list[str]:
-    """Every `paysim ...` line of the README's code blocks, fenced or indented."""
+    """Every `paysim ...` line of the README's code blocks, fenced or indented, without comments."""
     lines: list[str] = []
     fenced = False
     for raw in path.read_text(encoding="utf-8").splitlines():
@@ -59,7 +59,7 @@ def readme_command_lines(path: Path = README) -> list[str]:
         in_block = fenced or raw.startswith("    ")
         text = raw.strip()
         if in_block and text.startswith("paysim "):
-            lines.append(text)
+            lines.append(shlex.join(shlex.split(text, comments=True)))  # without its comment
     return lines
 
 
