@@ -146,6 +146,13 @@ DATABASE = [
         "production_protected",
     ),
     failure(
+        "storage credentials refused",
+        "metrics cluster --database-url {migrated}",
+        ExitCode.AUTH,
+        "blob_auth_failed",
+        env={"PAYSIM_BLOB_CONNECTION_STRING": "{bad_blob}"},
+    ),
+    failure(
         "a run that differs",
         "verify differs --database-url {migrated}",
         V,
@@ -183,7 +190,9 @@ def world(tmp_path: Path, state_dir: Path) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def databases(world: dict[str, str], database_url: str, postgres_port: int, tmp_path: Path) -> dict[str, str]:
+def databases(
+    world: dict[str, str], database_url: str, postgres_port: int, blob_connection_string: str
+) -> dict[str, str]:
     """An empty and a migrated database, a user PostgreSQL refuses, and a run that did not reach them."""
     name = database_url.rsplit("/", 1)[1] + "_migrated"
     with psycopg.connect(postgres_url(postgres_port, "postgres"), autocommit=True) as conn:
@@ -199,6 +208,8 @@ def databases(world: dict[str, str], database_url: str, postgres_port: int, tmp_
         "empty": database_url,
         "migrated": migrated,
         "bad_user": f"postgresql://nosuchuser@127.0.0.1:{postgres_port}/postgres",
+        # Azurite's account with another key: every request's signature is refused.
+        "bad_blob": re.sub(r"AccountKey=[^;]+", "AccountKey=d3Jvbmcga2V5", blob_connection_string),
     }
 
 

@@ -161,3 +161,31 @@ def test_a_database_without_the_per_run_tables(
     assert (raised.value.code, raised.value.exit_code) == ("schema_not_migrated", ExitCode.CONFIG)
     assert re.search(r"is at version 0000: \d+ migrations pending", raised.value.message)
     assert raised.value.hint == "run `paysim db migrate` first"
+
+
+def test_a_failing_verify_names_the_failed_item_codes_and_points_at_dlq(
+    db_settings: Settings, write_run: WriteManifest, pipeline_rows: Rows
+) -> None:
+    write_run()
+    pipeline_rows(processed=5, failed=3)
+    failure = verify_run(db_settings, RUN_ID).failure()
+    assert failure is not None
+    assert failure.exit_code == ExitCode.VERIFY_FAILED
+    assert failure.hint is not None
+    assert failure.hint.startswith("its failed items: not_json (3); `paysim dlq list` shows them.")
+
+
+def test_the_verdict_is_kept_beside_the_manifest(
+    db_settings: Settings, write_run: WriteManifest, pipeline_rows: Rows
+) -> None:
+    from paysim_cli.runs.catalog import list_runs
+
+    write_run()
+    assert [run.state for run in list_runs(db_settings).runs] == ["not verified"]
+    pipeline_rows()
+    report = verify_run(db_settings, RUN_ID)
+    assert (report.passed, report.failed_item_codes) == (True, {"not_json": 2})
+    [run] = list_runs(db_settings).runs
+    assert run.state == "reconciled"
+    assert run.verification is not None
+    assert (run.verification.processed, run.verification.failed_item_codes) == (6, {"not_json": 2})
