@@ -8,6 +8,7 @@ flags bare and arguments as `RUN_ID`, like the man pages people know. Each verb 
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,13 +16,16 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 
+# Rich's markup tags: `[` then a letter, `#`, `/` or `@` (rich.markup.escape's pattern). Matched here
+# rather than imported: the command tree is built on every invocation, and rich loads only for --help.
+_MARKUP_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+
+
 def inert(text: str | None) -> str | None:
     """Help text shown as written: Rich would take `[env.NAME]` or `[default: x]` for markup and drop it."""
     if text is None or "[" not in text:
         return text
-    from rich.markup import escape
-
-    return escape(text)
+    return _MARKUP_TAG.sub(lambda match: f"{match.group(1) * 2}\\{match.group(2)}", text)
 
 
 def _reflowed(text: str | None) -> str | None:
