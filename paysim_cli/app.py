@@ -17,6 +17,7 @@ from paysim_cli.commands import (
     config,
     db,
     demo,
+    health,
     hub,
     infra,
     local,
@@ -213,6 +214,7 @@ verb(app, "verify", verify.verify, *verify.EXAMPLES)
 app.add_typer(runs.app, name="runs")
 app.add_typer(metrics.app, name="metrics")
 verb(app, "demo", demo.demo, *demo.EXAMPLES)
+verb(app, "health", health.health, *health.EXAMPLES)
 
 
 def _print_version(value: bool) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-
 # Rich's markup tags: `[` then a letter, `#`, `/` or `@` (rich.markup.escape's pattern). Matched here
 # rather than imported: the command tree is built on every invocation, and rich loads only for --help.
 _MARKUP_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
@@ -72,7 +71,8 @@ class PaysimCommand(TidyHelp, TyperCommand):
         for param in self.get_params(ctx):
             if isinstance(param, TyperArgument):
                 name = str(param.metavar)
-                pieces.append(name if param.required else f"[{name}]")
+                optional = not param.required and not name.startswith("[")
+                pieces.append(f"[{name}]" if optional else name)
         return pieces
 
 

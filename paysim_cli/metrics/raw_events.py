@@ -19,6 +19,7 @@ import orjson
 from paysim_cli.blob import blob_failure, container_client
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.contract import allowed_values, currency_exponents
+from paysim_pipeline.canary import is_canary_run
 
 if TYPE_CHECKING:
     pass
@@ -83,7 +84,11 @@ def _bodies(archived: bytes) -> Iterator[Any]:
 
 def _count(scan: ActivityScan, seen: set[str], body: Any, window: tuple[str, str]) -> None:
     event = _valid_event(body)
-    if event is None or not window[0] <= event["event_time"] < window[1]:
+    if (
+        event is None
+        or is_canary_run(event.get("run_id"))
+        or not window[0] <= event["event_time"] < window[1]
+    ):
         scan.skipped += 1
         return
     if event["transaction_id"] in seen:

@@ -61,6 +61,9 @@ U, C, A, X, F, V = (
 )
 # Failure modes that need no running service: paths in {braces} are made by the `world` fixture.
 OFFLINE = [
+    failure("health of a stopped stack", "health", ExitCode.UNHEALTHY, "unhealthy", report=True),
+    failure("health interval without watch", "health 5", U, "unexpected_argument"),
+    failure("health bad threshold", "health --threshold bogus", U, "invalid_threshold"),
     failure("simulate rate out of range", "simulate --rate 0", U, "invalid_option"),
     failure("simulate two stop rules", "simulate --duration 1 --count 1", U, "conflicting_options"),
     failure("simulate bad run id", "simulate --run-id ../x --count 1", U, "invalid_option"),

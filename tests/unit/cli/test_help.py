@@ -51,8 +51,9 @@ def test_help_text_is_shown_as_written(wide_help: Any, path: str, command: Any) 
         assert written in page, f"{path} {param.opts}: help text lost in rendering"
     assert "<bool>" not in page
     for param in command.params:
-        if param.param_type_name == "argument":
-            assert param.metavar == param.name.upper() + ("..." if param.nargs != 1 else "")
+        if param.param_type_name == "argument":  # RUN_ID, PROFILES..., or one the verb set itself
+            assert param.metavar is not None
+            assert param.metavar.strip("[]").removesuffix("...").isupper()
             assert re.search(rf"Usage: {path} \[OPTIONS\] \[?{re.escape(param.metavar)}", page)
 
 
