@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
+from typer.exceptions import TyperException
 
 from paysim_cli.app import app
 
@@ -22,17 +24,28 @@ def cli_command() -> Any:
 
 
 def parse(line: str) -> list[Any]:
-    """The contexts from the root to the verb `line` names, each with its options parsed and converted.
-
-    Raises what the CLI would report as a usage error: an unknown command or option, a bad value."""
+    """`parse_words` of a `paysim ...` line as a shell splits it (comments dropped)."""
     words = shlex.split(line, comments=True)
     assert words[0] == "paysim", line
-    ctx = cli_command().make_context("paysim", words[1:])
+    return parse_words(words[1:])
+
+
+def parse_words(words: Sequence[str]) -> list[Any]:
+    """The contexts from the root to the verb `paysim WORDS` names, each with its options parsed and
+    converted. Raises what the CLI reports as a usage error (a TyperException): an unknown command or
+    option, a bad value, a group without its command."""
+    if not words:
+        raise TyperException("paysim: missing command")  # the root would print its help instead
+    ctx = cli_command().make_context("paysim", list(words))
     contexts = [ctx]
     while hasattr(ctx.command, "commands"):
         # What the group left for its subcommand (click keeps it in `_protected_args` and `args`).
         rest = [*ctx._protected_args, *ctx.args]
+        if not rest:
+            raise TyperException(f"{ctx.command_path}: missing command")
         name, command, arguments = ctx.command.resolve_command(ctx, rest)
+        if hasattr(command, "commands") and not arguments:  # it would print its help instead
+            raise TyperException(f"{ctx.command_path} {name}: missing command")
         ctx = command.make_context(name, arguments, parent=ctx)
         contexts.append(ctx)
     return contexts

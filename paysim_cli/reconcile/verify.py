@@ -102,7 +102,7 @@ def _failure_hint(reconciliation: ReconciliationReport) -> str:
     if not reconciliation.failed_item_codes:
         return hint
     codes = ", ".join(f"{code} ({count:,})" for code, count in reconciliation.failed_item_codes.items())
-    return f"its failed items: {codes}; `paysim dlq list` shows them. {hint}"
+    return f"its failed items: {codes}; `paysim dlq list --run-id {reconciliation.run_id}` shows them. {hint}"
 
 
 def _describe(difference: Difference) -> str:

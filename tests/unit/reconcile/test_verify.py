@@ -172,7 +172,9 @@ def test_a_failing_verify_names_the_failed_item_codes_and_points_at_dlq(
     assert failure is not None
     assert failure.exit_code == ExitCode.VERIFY_FAILED
     assert failure.hint is not None
-    assert failure.hint.startswith("its failed items: not_json (3); `paysim dlq list` shows them.")
+    assert failure.hint.startswith(
+        f"its failed items: not_json (3); `paysim dlq list --run-id {RUN_ID}` shows them."
+    )
 
 
 def test_the_verdict_is_kept_beside_the_manifest(
