@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from paysim_pipeline.events import IncomingEvent
+from paysim_pipeline.storable import encodable_json
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -54,10 +55,18 @@ def encode_raw_events(
         body = event.body
         if position in undecodable:
             envelope["body_base64"] = base64.b64encode(body).decode("ascii")
+        elif b"\n" in body or b"\r" in body:
+            # A line must not break: JSON may hold line breaks as whitespace, never inside a string.
+            envelope["body"] = fragment(dumps(orjson.loads(body)))
         else:
-            # A line must not break: JSON may hold newlines as whitespace, never inside a string.
-            envelope["body"] = fragment(body if b"\n" not in body else dumps(orjson.loads(body)))
-        lines.append(dumps(envelope, option=orjson.OPT_UTC_Z, default=str))
+            envelope["body"] = fragment(body)
+        try:
+            lines.append(dumps(envelope, option=orjson.OPT_UTC_Z, default=str))
+        except TypeError:
+            # Metadata from outside may hold what JSON text cannot (a lone surrogate, a 65-bit integer).
+            for name in ("offset", "partition_key", "properties"):
+                envelope[name] = encodable_json(envelope[name])
+            lines.append(dumps(envelope, option=orjson.OPT_UTC_Z, default=str))
     lines.append(b"")
     return gzip.compress(b"\n".join(lines), compresslevel=GZIP_LEVEL, mtime=0)
 
