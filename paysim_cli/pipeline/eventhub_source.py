@@ -105,7 +105,6 @@ def run_eventhub_consumer(
         partition_ownership_expiration_interval=OWNERSHIP_EXPIRY_SECONDS,
     )
     stats = ConsumerStats(plan.worker)
-    delivery = BatchDelivery(plan, function, stats, should_stop, sleep)
     owned: set[str] = set()
     next_report = [0.0]
 
@@ -116,12 +115,22 @@ def run_eventhub_consumer(
             on_progress(stats)
             next_report[0] = now + PROGRESS_INTERVAL_SECONDS
 
+    def still_owned(partition_id: str) -> bool:
+        # The SDK renews ownership itself and closes a partition it lost (on_partition_close).
+        report()
+        return partition_id in owned
+
+    delivery = BatchDelivery(plan, function, stats)
+
     def on_event_batch(partition: SdkPartitionContext, batch: list[EventData]) -> None:
         # Called on this thread, one partition after another: one invocation at a time, as locally.
         if batch and not should_stop():
             events = [_received(data, partition.partition_id) for data in batch]
             context = PartitionContext(partition.eventhub_name, plan.consumer_group, partition.partition_id)
-            if delivery.deliver(context, events):
+            # The SDK calls back one partition after another: the retry must happen here, in place.
+            if delivery.deliver(
+                context, events, should_stop=should_stop, sleep=sleep, still_owned=still_owned
+            ):
                 partition.update_checkpoint(batch[-1])
         report()
 

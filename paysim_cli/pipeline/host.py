@@ -25,7 +25,13 @@ from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.hub.operations import describe_hub
 from paysim_cli.hub.targets import HubTarget
-from paysim_cli.pipeline.consumer import ConsumerPlan, ConsumerStats, run_consumer
+from paysim_cli.pipeline.consumer import (
+    ConsumerPlan,
+    ConsumerStats,
+    PartitionRetry,
+    retrying_partitions,
+    run_consumer,
+)
 from paysim_cli.pipeline.loader import (
     DEFAULT_FUNCTION_DIR,
     DEFAULT_FUNCTION_NAME,
@@ -94,6 +100,7 @@ class HostProgress(BaseModel):
     lag: int
     partitions: list[PartitionLag]
     latency_ms: LatencySummary
+    retrying: list[PartitionRetry] = Field(default_factory=list)  # partitions whose batch keeps failing
 
 
 class PipelineReport(BaseModel):
@@ -117,6 +124,7 @@ class PipelineReport(BaseModel):
     partitions: list[PartitionLag]
     latency_ms: LatencySummary
     runs: list[RunLatency]
+    retrying: list[PartitionRetry] = Field(default_factory=list)  # still failing when the host stopped
 
 
 class PipelineHost:
@@ -313,6 +321,7 @@ class PipelineHost:
             lag=lag,
             partitions=self._partitions,
             latency_ms=_merged(stats, None).summary(),
+            retrying=retrying_partitions(stats),
         )
 
     def _drained(self, progress: HostProgress) -> bool:
@@ -372,6 +381,7 @@ class PipelineHost:
             partitions=progress.partitions,
             latency_ms=progress.latency_ms,
             runs=runs,
+            retrying=progress.retrying,
         )
 
 
