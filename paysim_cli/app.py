@@ -12,6 +12,7 @@ from typer.exceptions import TyperException
 
 from paysim_cli import __version__
 from paysim_cli.commands import (
+    archive,
     config,
     db,
     demo,
@@ -87,6 +88,7 @@ app.add_typer(hub.app, name="hub")
 app.add_typer(infra.app, name="infra")
 app.add_typer(pipeline.app, name="pipeline")
 app.command("verify")(verify.verify)
+app.add_typer(archive.app, name="archive")
 app.add_typer(metrics.app, name="metrics")
 app.command("demo")(demo.demo)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.secrets import mask_secrets
 from paysim_cli.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,6 +20,17 @@ def blob_not_configured() -> PaysimError:
         "and no local stack is running",
         "run paysim local up, or set blob_connection_string (PAYSIM_BLOB_CONNECTION_STRING)",
         exit_code=ExitCode.CONFIG,
+    )
+
+
+def blob_unavailable(error: Exception, doing: str) -> PaysimError:
+    """Blob storage unreachable, or refusing: exit 4, the cause's first line (secrets masked)."""
+    cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return PaysimError(
+        "blob_unavailable",
+        f"{doing} failed: {mask_secrets(cause)}",
+        "check that the storage account is reachable (`paysim local status` for Azurite), then retry",
+        exit_code=ExitCode.UNAVAILABLE,
     )
 
 

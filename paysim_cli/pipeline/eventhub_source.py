@@ -17,8 +17,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from paysim_cli.blob import blob_not_configured, container_client
-from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.blob import blob_not_configured, blob_unavailable, container_client
+from paysim_cli.errors import PaysimError
 from paysim_cli.hub.eventhubs import _create_client, _mapped_errors, _received, hub_error_from
 from paysim_cli.pipeline.consumer import PROGRESS_INTERVAL_SECONDS, BatchDelivery, ConsumerPlan, ConsumerStats
 from paysim_cli.pipeline.host import PartitionLag
@@ -43,12 +43,7 @@ logger = logging.getLogger(__name__)
 
 
 def _blob_unavailable(error: Exception) -> PaysimError:
-    return PaysimError(
-        "blob_unavailable",
-        f"the Event Hubs checkpoint store is not reachable: {type(error).__name__}: {error}",
-        "check blob_connection_string / blob_account_url (paysim local up starts Azurite)",
-        exit_code=ExitCode.EXTERNAL,
-    )
+    return blob_unavailable(error, "reaching the Event Hubs checkpoint store")
 
 
 def prepare_checkpoint_store(settings: Settings) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import gzip
+import re
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,30 @@ class RawEventsUnavailable(RuntimeError):
     """The batch's raw events could not be written: the batch must not commit."""
 
 
+_RANGE = re.compile(r"(?P<first>[0-9]{20})-(?P<last>[0-9]{20})\.ndjson\.gz")
+
+
+def blob_prefix(eventhub: str, consumer_group: str, partition_id: str | None = None) -> str:
+    """Where a consumer group's raw events are, or one partition's."""
+    group = f"{eventhub}/{consumer_group}/"
+    return group if partition_id is None else f"{group}partition={partition_id}/"
+
+
 def blob_name(eventhub: str, consumer_group: str, partition_id: str, first: int, last: int) -> str:
-    return f"{eventhub}/{consumer_group}/partition={partition_id}/{first:020d}-{last:020d}.ndjson.gz"
+    return f"{blob_prefix(eventhub, consumer_group, partition_id)}{first:020d}-{last:020d}.ndjson.gz"
+
+
+def sequence_range(name: str) -> tuple[int, int] | None:
+    """(first, last) sequence numbers of the batch a raw-event blob holds, from its name."""
+    match = _RANGE.fullmatch(name.rpartition("/")[2])
+    return None if match is None else (int(match["first"]), int(match["last"]))
+
+
+def decode_raw_events(data: bytes) -> Iterator[dict[str, object]]:
+    """The envelopes of one raw-event blob, one per archived event (see encode_raw_events)."""
+    for line in gzip.decompress(data).splitlines():
+        if line:
+            yield orjson.loads(line)
 
 
 def encode_raw_events(
