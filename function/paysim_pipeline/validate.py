@@ -30,8 +30,6 @@ _VALUE_KEYWORDS = frozenset(
 _CODED, _NUL, _VALUE, _UNEXPECTED, _MISSING, _COMBINATOR = range(6)
 _RANK = {"additionalProperties": _UNEXPECTED, "required": _MISSING}
 _MAX_ERRORS_SHOWN = 3
-# A NUL in a JSON string is always written as this escape (raw control characters are not JSON).
-_NUL_ESCAPE = b"\\u0000"
 
 
 class EventValidator:
@@ -54,14 +52,15 @@ class EventValidator:
         if (
             all(map(is_valid, documents))
             and all(document["currency"] in currencies for document in documents)
-            and not any(_NUL_ESCAPE in body for body in bodies)
+            # Joined: one search per batch (no JSON text starts with a backslash, so none is missed).
+            and not holds_nul_escape(b"\n".join(bodies))
         ):
             return documents, positions, []
         valid: list[dict[str, Any]] = []
         valid_positions: list[int] = []
         rejections: list[Rejection] = []
         for document, position in zip(documents, positions, strict=True):
-            nul_paths = list(_nul_paths(document)) if _NUL_ESCAPE in bodies[position] else []
+            nul_paths = list(_nul_paths(document)) if holds_nul_escape(bodies[position]) else []
             if not nul_paths and is_valid(document) and document["currency"] in currencies:
                 valid.append(document)
                 valid_positions.append(position)
@@ -84,6 +83,18 @@ class EventValidator:
         if len(described) > _MAX_ERRORS_SHOWN:
             described[_MAX_ERRORS_SHOWN:] = [f"and {len(described) - _MAX_ERRORS_SHOWN} more"]
         return Rejection(position, Stage.VALIDATE, findings[0][1], "; ".join(described), transaction_id)
+
+
+def holds_nul_escape(data: bytes) -> bool:
+    """Whether JSON text `data` holds a NUL: always written as the escape \\u0000 (raw control characters
+    are not JSON). A search for the backslash runs at memchr speed; a backslash is rare in events."""
+    position = data.find(b"\\")
+    while position >= 0:
+        if data.startswith(b"u0000", position + 1):
+            return True
+        # Past the escaped character: in \\u0000 (JSON for a backslash, then "u0000") there is no NUL.
+        position = data.find(b"\\", position + 2)
+    return False
 
 
 def _finding(error: jsonschema_rs.ValidationError) -> tuple[int, ErrorCode, str]:

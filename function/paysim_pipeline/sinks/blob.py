@@ -66,6 +66,9 @@ def encode_raw_events(
     for the positions in `undecodable` (not JSON, not UTF-8, too large)."""
     lines = []
     dumps, fragment = orjson.dumps, orjson.Fragment
+    # One search of the whole batch tells whether any body needs looking at for line breaks.
+    joined = b"".join(event.body for event in events)
+    line_breaks = b"\n" in joined or b"\r" in joined
     for position, event in enumerate(events):
         envelope: dict[str, object] = {
             "partition_id": partition_id,
@@ -78,7 +81,7 @@ def encode_raw_events(
         body = event.body
         if position in undecodable:
             envelope["body_base64"] = base64.b64encode(body).decode("ascii")
-        elif b"\n" in body or b"\r" in body:
+        elif line_breaks and (b"\n" in body or b"\r" in body):
             # A line must not break: JSON may hold line breaks as whitespace, never inside a string.
             envelope["body"] = fragment(dumps(orjson.loads(body)))
         else:
