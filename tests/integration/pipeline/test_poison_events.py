@@ -291,3 +291,21 @@ def _replaced(event: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[
         target = target[key]
     target[path[-1]] = value
     return copy
+
+
+def test_a_constraint_the_database_enforces_isolates_its_event(
+    processor, make_batch, generated_bodies, query, totals
+) -> None:
+    """A rule only the database knows (a constraint a later migration might add) fails one event alone."""
+    query(
+        "ALTER TABLE payment_metrics_5m ADD CONSTRAINT test_no_mcc_0002 CHECK (merchant_category <> '0002')"
+    )
+    bodies = generated_bodies(6)
+    document = orjson.loads(bodies[2])
+    bodies[2] = orjson.dumps({**document, "merchant": {**document["merchant"], "mcc": "0002"}})
+    outcome = processor.process(make_batch(bodies), "2", "$Default")
+    assert (outcome.failed, outcome.isolated, outcome.processed + outcome.duplicates_dropped) == (1, 1, 5)
+    ((stage, code, message),) = query("SELECT stage, error_code, error_message FROM failed_items")
+    assert (stage, code) == ("sink", "constraint_violation")
+    assert "CheckViolation" in message
+    assert "test_no_mcc_0002" in message

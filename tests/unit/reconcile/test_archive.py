@@ -157,7 +157,7 @@ def test_a_damaged_blob_is_found_by_a_deep_check_and_replaced(
 
 
 def test_a_gap_the_hub_no_longer_holds_is_reported_as_unrepairable(
-    pipelined: Settings, container: ContainerClient
+    pipelined: Settings, container: ContainerClient, cli: CliInvoker, archive_env: dict[str, str]
 ) -> None:
     container.delete_blob(_name(pipelined, "0", 0, 39))
     container.delete_blob(_name(pipelined, "0", 80, 119))
@@ -177,6 +177,10 @@ def test_a_gap_the_hub_no_longer_holds_is_reported_as_unrepairable(
     failure = repair.failure()
     assert failure is not None
     assert "40 of the events are no longer in the hub" in str(failure.hint)
+    human = cli("archive", "repair", "--partition", "0", env=archive_env)
+    assert human.exit_code == ExitCode.VERIFY_FAILED
+    assert "re-archived 0 events in 0 blobs" in human.stdout
+    assert "40 of the missing events are no longer in the hub" in human.stdout
 
 
 def test_the_scope_narrows_the_check(
