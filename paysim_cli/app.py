@@ -16,6 +16,7 @@ from paysim_cli.commands import (
     config,
     db,
     demo,
+    health,
     hub,
     infra,
     local,
@@ -91,6 +92,7 @@ app.command("verify")(verify.verify)
 app.add_typer(archive.app, name="archive")
 app.add_typer(metrics.app, name="metrics")
 app.command("demo")(demo.demo)
+app.command("health")(health.health)
 
 
 def _print_version(value: bool) -> None:

@@ -65,7 +65,7 @@ def archive_env(db_settings: Settings) -> dict[str, str]:
     }
 
 
-def archive(settings: Settings, events: int, partition_id: str = "0", first: int = 0) -> str:
+def _archive(settings: Settings, events: int, partition_id: str = "0", first: int = 0) -> str:
     """Archive `events` events of the run, as the pipeline writes a batch; the blob's name."""
     batch = [
         IncomingEvent(b"{}", number, properties={"run_id": RUN_ID}) for number in range(first, first + events)
@@ -136,6 +136,15 @@ def write_run(settings: Settings) -> WriteManifest:
     return write
 
 
+Archive = Callable[..., str]
+
+
+@pytest.fixture
+def archive() -> Archive:
+    """archive(settings, events, partition_id="0", first=0): archive the run's events as one blob."""
+    return _archive
+
+
 Rows = Callable[..., None]
 
 
@@ -152,7 +161,7 @@ def pipeline_rows(database_url: str, db_settings: Settings) -> Rows:
         archived: int = 9,
     ) -> None:
         if archived:
-            archive(db_settings, archived)
+            _archive(db_settings, archived)
         with psycopg.connect(database_url) as conn:
             conn.execute(
                 "INSERT INTO run_totals VALUES (%s, %s, %s, %s, now(), now())",

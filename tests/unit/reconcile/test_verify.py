@@ -10,7 +10,6 @@ import orjson
 import psycopg
 import pytest
 from azure.storage.blob import ContainerClient
-from conftest import archive
 from typer.testing import Result
 
 from paysim_cli.errors import ExitCode, PaysimError
@@ -18,7 +17,7 @@ from paysim_cli.reconcile.verify import verify_run
 from paysim_cli.settings import Settings
 
 if TYPE_CHECKING:
-    from conftest import Rows, WriteManifest
+    from conftest import Archive, Rows, WriteManifest
 
 CliInvoker = Callable[..., Result]
 RUN_ID = "20251128T000000000Z-s7"
@@ -175,7 +174,7 @@ def test_a_database_without_the_per_run_tables(
 
 
 def test_the_archive_must_hold_every_event_the_run_sent(
-    db_settings: Settings, write_run: WriteManifest, pipeline_rows: Rows
+    db_settings: Settings, write_run: WriteManifest, pipeline_rows: Rows, archive: Archive
 ) -> None:
     write_run()
     pipeline_rows(archived=5)
@@ -200,7 +199,7 @@ def test_the_archive_must_hold_every_event_the_run_sent(
 
 
 def test_a_blob_of_another_consumer_group_or_an_older_one_is_not_the_runs(
-    db_settings: Settings, write_run: WriteManifest, pipeline_rows: Rows
+    db_settings: Settings, write_run: WriteManifest, pipeline_rows: Rows, archive: Archive
 ) -> None:
     write_run(target="eventhub")
     pipeline_rows(archived=9)
