@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.hub.local_log import LocalEventLog
@@ -25,7 +25,13 @@ from paysim_cli.hub.targets import HubTarget
 from paysim_cli.interrupts import Interruption, leave_stop_signals_to_parent, stop_on_signals
 from paysim_cli.logs import configure_worker_logging
 from paysim_cli.migrations.engine import require_migrated
-from paysim_cli.pipeline.consumer import ConsumerPlan, ConsumerStats, run_consumer
+from paysim_cli.pipeline.consumer import (
+    ConsumerPlan,
+    ConsumerStats,
+    PartitionRetry,
+    retrying_partitions,
+    run_consumer,
+)
 from paysim_cli.pipeline.loader import DEFAULT_FUNCTION_DIR, app_settings, load_function, script_path
 from paysim_cli.pipeline.request import PipelineRequest
 from paysim_cli.settings import Settings
@@ -72,6 +78,7 @@ class HostProgress(BaseModel):
     lag: int
     partitions: list[PartitionLag]
     latency_ms: LatencySummary
+    retrying: list[PartitionRetry] = Field(default_factory=list)  # partitions whose batch keeps failing
 
 
 class PipelineReport(BaseModel):
@@ -96,6 +103,7 @@ class PipelineReport(BaseModel):
     latency_ms: LatencySummary
     runs: list[RunLatency]
     interrupted_by: str | None = None  # SIGINT or SIGTERM when status is interrupted
+    retrying: list[PartitionRetry] = Field(default_factory=list)  # still failing when the host stopped
 
 
 class PipelineHost:
@@ -294,6 +302,7 @@ class PipelineHost:
             lag=lag,
             partitions=self._partitions,
             latency_ms=_merged(stats, None).summary(),
+            retrying=retrying_partitions(stats),
         )
 
     def _drained(self, progress: HostProgress) -> bool:
@@ -353,6 +362,7 @@ class PipelineHost:
             partitions=progress.partitions,
             latency_ms=progress.latency_ms,
             runs=runs,
+            retrying=progress.retrying,
         )
 
 
