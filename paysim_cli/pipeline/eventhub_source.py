@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from paysim_cli.blob import blob_not_configured, container_client
-from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.blob import blob_failure, blob_not_configured, container_client
+from paysim_cli.errors import PaysimError
 from paysim_cli.hub.eventhubs import create_client, hub_error_from, mapped_errors, received_event
 from paysim_cli.pipeline.consumer import PROGRESS_INTERVAL_SECONDS, BatchDelivery, ConsumerPlan, ConsumerStats
 from paysim_cli.pipeline.invocation import PartitionContext
@@ -45,12 +45,7 @@ logger = logging.getLogger(__name__)
 
 
 def _blob_unavailable(error: Exception) -> PaysimError:
-    return PaysimError(
-        "blob_unavailable",
-        f"the Event Hubs checkpoint store is not reachable: {type(error).__name__}: {error}",
-        "check blob_connection_string / blob_account_url (paysim local up starts Azurite)",
-        exit_code=ExitCode.EXTERNAL,
-    )
+    return blob_failure(error, "the Event Hubs checkpoint store")
 
 
 def prepare_checkpoint_store(settings: Settings) -> None:
@@ -78,7 +73,7 @@ def checkpoint_store(settings: Settings) -> BlobCheckpointStore:
         from azure.identity import DefaultAzureCredential
 
         return BlobCheckpointStore(settings.blob_account_url, CHECKPOINT_CONTAINER, DefaultAzureCredential())
-    raise blob_not_configured()
+    raise blob_not_configured(settings)
 
 
 def run_eventhub_consumer(
@@ -119,7 +114,8 @@ class _EventHubLoop:
         self._plan, self._client = plan, client
         self._should_stop, self._on_progress = should_stop, on_progress
         self._stats = ConsumerStats(plan.worker)
-        self._delivery = BatchDelivery(plan, function, self._stats, should_stop, sleep)
+        self._sleep = sleep
+        self._delivery = BatchDelivery(plan, function, self._stats)
         self._owned: set[str] = set()
         self._next_report = 0.0
         self._finished = threading.Event()
@@ -158,9 +154,21 @@ class _EventHubLoop:
             context = PartitionContext(
                 partition.eventhub_name, self._plan.consumer_group, partition.partition_id
             )
-            if self._delivery.deliver(context, events):
+            # The SDK calls back one partition after another: the retry must happen here, in place.
+            if self._delivery.deliver(
+                context,
+                events,
+                should_stop=self._should_stop,
+                sleep=self._sleep,
+                still_owned=self._still_owned,
+            ):
                 partition.update_checkpoint(batch[-1])
         self._report()
+
+    def _still_owned(self, partition_id: str) -> bool:
+        # The SDK renews ownership itself and closes a partition it lost (on_partition_close).
+        self._report()
+        return partition_id in self._owned
 
     def _report(self) -> None:
         now = time.monotonic()
