@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from urllib.parse import urlparse
 
 from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.hub.amqp.encoding import outgoing_message
 from paysim_cli.hub.routing import PartitionRouter, event_size, event_too_large
 from paysim_cli.hub.transport import (
     MAX_BATCH_BYTES,
@@ -223,6 +224,7 @@ class EventHubsPublisher:
         from azure.eventhub.exceptions import EventHubError
 
         self._router = self._router or PartitionRouter(self.partition_ids())
+        direct = _direct_batches()
         by_partition: dict[str, int] = {}
         batches = 0
 
@@ -236,14 +238,13 @@ class EventHubsPublisher:
             for partition_id, routed in self._router.group(events).items():
                 batch: EventDataBatch | None = None
                 for event in routed:
-                    data = _event_data(event)
-                    if batch is not None and not _added(batch, data):
+                    if batch is not None and not _added(batch, event, direct):
                         send(partition_id, batch)
                         batch = None
                     if batch is None:
                         batch = self._client.create_batch(partition_id=partition_id)
                         self._max_batch_bytes = batch.max_size_in_bytes
-                        if not _added(batch, data):
+                        if not _added(batch, event, direct):
                             delivered = sum(by_partition.values())
                             raise event_too_large(
                                 event_size(event),
@@ -303,11 +304,40 @@ def _property_value(value: str | int | float | bool) -> Any:
     return value
 
 
-def _added(batch: EventDataBatch, data: EventData) -> bool:
-    try:
-        batch.add(data)
-    except ValueError:  # the SDK's way of saying the batch is full
+# The batch internals `_added` writes when it adds an event directly (pinned like the producer's).
+SDK_BATCH_INTERNALS = ("_message", "_size", "_count")
+
+
+def _direct_batches() -> bool:
+    """Whether events may go into batches encoded directly: not when azure-core tracing is on, for then
+    the SDK's `add` also stamps each message with its trace context."""
+    from azure.core.settings import settings
+
+    return settings.tracing_implementation() is None
+
+
+def _added(batch: EventDataBatch, event: OutgoingEvent, direct: bool) -> bool:
+    """Add `event` to `batch`; False when the batch is full.
+
+    Directly, the event's message is encoded once, byte for byte as the SDK encodes its `EventData`
+    (hub/amqp/encoding.py; tests compare the bytes), and appended to the batch's message as `add` would
+    do: `add` encodes every event twice, once to size it and once to keep it, ~90 µs of the ~130 µs an
+    event costs the simulator.
+    """
+    if not direct:
+        try:
+            batch.add(_event_data(event))
+        except ValueError:  # the SDK's way of saying the batch is full
+            return False
+        return True
+    message = outgoing_message(event.body, event.partition_key, event.properties)
+    # What a message adds to the batch: itself in a data section (descriptor and vbin8 or vbin32 size).
+    size = batch._size + len(message) + (5 if len(message) < 256 else 8)
+    if size > batch.max_size_in_bytes:
         return False
+    batch._message.data.append(message)
+    batch._size = size
+    batch._count += 1
     return True
 
 

@@ -377,6 +377,7 @@ def _execute(
         )
     publisher = open_target(settings, run.transport, run.request.output)
     try:
+        publisher.warm_up()
         return [
             run_worker(
                 run.plans[0],

@@ -126,6 +126,7 @@ def _worker_main(
             settings, target, worker_file(output, plan.worker, plan.workers) if output is not None else None
         )
         try:
+            publisher.warm_up()  # connections and links open before the common start, not after it
             messages.put(("ready", plan.worker, None))
             go.wait()
             result = run_worker(

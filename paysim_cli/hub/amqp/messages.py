@@ -43,6 +43,7 @@ from paysim_cli.hub.amqp.codec import (
     timestamp_ms,
     typed,
 )
+from paysim_cli.hub.amqp.encoding import data_section, long, map_section, string, symbol, timestamp
 from paysim_cli.hub.transport import OutgoingEvent, PartitionInfo, ReceivedEvent
 
 SEQUENCE_NUMBER_ANNOTATION = b"x-opt-sequence-number"
@@ -239,13 +240,13 @@ class RuntimeMetrics:
         last_time = info.last_enqueued_time
         return cls(
             _SYMBOLS[b"last_enqueued_sequence_number"]
-            + _long(info.last_enqueued_sequence_number)
+            + long(info.last_enqueued_sequence_number)
             + _SYMBOLS[b"last_enqueued_offset"]
-            + _string(str(info.last_enqueued_offset))
+            + string(str(info.last_enqueued_offset))
             + _SYMBOLS[b"last_enqueued_time_utc"]
-            + _timestamp(NO_TIME_MS if last_time is None else timestamp_ms(last_time))
+            + timestamp(NO_TIME_MS if last_time is None else timestamp_ms(last_time))
             + _SYMBOLS[b"runtime_info_retrieval_time_utc"]
-            + _timestamp(timestamp_ms(retrieved_at))
+            + timestamp(timestamp_ms(retrieved_at))
         )
 
 
@@ -256,32 +257,32 @@ def delivery_payloads(events: Sequence[ReceivedEvent], metrics: RuntimeMetrics |
     for event in events:
         if event.enqueued_time is not enqueued:  # the events of one append share one enqueued time
             enqueued = event.enqueued_time
-            enqueued_ms = _timestamp(timestamp_ms(enqueued))
+            enqueued_ms = timestamp(timestamp_ms(enqueued))
         parts = _Parts.of(event.amqp_message or _stored_form(event))
         system = (
             _SYMBOLS[SEQUENCE_NUMBER_ANNOTATION]
-            + _long(event.sequence_number)
+            + long(event.sequence_number)
             + _SYMBOLS[OFFSET_ANNOTATION]
-            + _string(str(event.offset))
+            + string(str(event.offset))
             + _SYMBOLS[ENQUEUED_TIME_ANNOTATION]
             + enqueued_ms
         )
         count = 6
         if event.partition_key is not None:
-            system += _SYMBOLS[PARTITION_KEY_ANNOTATION] + _string(event.partition_key)
+            system += _SYMBOLS[PARTITION_KEY_ANNOTATION] + string(event.partition_key)
             count += 2
         pieces: list[bytes | memoryview] = [parts.header]
         if metrics is not None or parts.delivery_count:
             pieces.append(
-                _map_section(
+                map_section(
                     DELIVERY_ANNOTATIONS,
                     (metrics.count if metrics else 0) + parts.delivery_count,
                     (metrics.entries if metrics else b"") + parts.delivery,
                 )
             )
-        pieces.append(_map_section(MESSAGE_ANNOTATIONS, count + parts.message_count, system + parts.message))
+        pieces.append(map_section(MESSAGE_ANNOTATIONS, count + parts.message_count, system + parts.message))
         pieces.append(parts.middle)
-        pieces.append(_data_section(event.body) if parts.flags & _ONE_DATA_SECTION else parts.body)
+        pieces.append(data_section(event.body) if parts.flags & _ONE_DATA_SECTION else parts.body)
         pieces.append(parts.footer)
         yield b"".join(pieces)
 
@@ -299,45 +300,4 @@ def _stored_form(event: ReceivedEvent) -> bytes:
     return _LAYOUT.pack(_ONE_DATA_SECTION, 0, 0, 0, 0, 0, len(middle), 0) + middle
 
 
-def _symbol_encoding(name: bytes) -> bytes:
-    return bytes((0xA3, len(name))) + name
-
-
-_SYMBOLS = {name: _symbol_encoding(name) for name in SYSTEM_ANNOTATIONS | RUNTIME_METRICS}
-_SECTION_PREFIX = {
-    code: bytes((0x00, 0x53, code)) for code in (DELIVERY_ANNOTATIONS, MESSAGE_ANNOTATIONS, DATA)
-}
-
-
-def _long(value: int) -> bytes:
-    return b"\x81" + value.to_bytes(8, "big", signed=True)
-
-
-def _timestamp(milliseconds: int) -> bytes:
-    return b"\x83" + milliseconds.to_bytes(8, "big", signed=True)
-
-
-def _string(value: str) -> bytes:
-    encoded = value.encode()
-    if len(encoded) < 256:
-        return bytes((0xA1, len(encoded))) + encoded
-    return b"\xb1" + len(encoded).to_bytes(4, "big") + encoded
-
-
-def _map_section(code: int, count: int, entries: bytes | memoryview) -> bytes:
-    """An annotations section holding `entries` (`count` keys and values), map8 when it fits."""
-    if len(entries) < 255 and count < 256:  # map8's size byte counts its count byte too
-        return _SECTION_PREFIX[code] + bytes((0xC1, len(entries) + 1, count)) + entries
-    return (
-        _SECTION_PREFIX[code]
-        + b"\xd1"
-        + (len(entries) + 4).to_bytes(4, "big")
-        + count.to_bytes(4, "big")
-        + entries
-    )
-
-
-def _data_section(body: bytes) -> bytes:
-    if len(body) < 256:
-        return _SECTION_PREFIX[DATA] + bytes((0xA0, len(body))) + body
-    return _SECTION_PREFIX[DATA] + b"\xb0" + len(body).to_bytes(4, "big") + body
+_SYMBOLS = {name: symbol(name) for name in SYSTEM_ANNOTATIONS | RUNTIME_METRICS}

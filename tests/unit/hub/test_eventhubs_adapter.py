@@ -55,16 +55,15 @@ from paysim_cli.settings import Settings
 
 
 class RecordedBatch(EventDataBatch):
-    """The SDK's batch, remembering what was added so the test can read it back."""
+    """The SDK's batch, its messages read back as the service would decode them."""
 
     def __init__(self, max_size_in_bytes: int, partition_id: str) -> None:
         super().__init__(max_size_in_bytes=max_size_in_bytes, partition_id=partition_id)
         self.partition_id = partition_id
-        self.added: list[EventData] = []
 
-    def add(self, event_data: Any) -> None:
-        super().add(event_data)
-        self.added.append(event_data)
+    @property
+    def added(self) -> list[Any]:
+        return [codec.decode_message(bytes(message)) for message in self._message.data]
 
 
 class ProducerClient:
@@ -167,7 +166,10 @@ def test_events_fill_batches_per_partition_in_order() -> None:
     key_partition = str(partition_index_for_key("merchant-1", 4))
     assert by_partition == {"1", key_partition}
     in_partition_1 = [
-        data.body_as_str() for batch in client.sent if batch.partition_id == "1" for data in batch.added
+        message.data[0].decode()
+        for batch in client.sent
+        if batch.partition_id == "1"
+        for message in batch.added
     ]
     assert in_partition_1 == [f"event-{number:03d}" * 5 for number in range(12)]
     assert result.events == 13
@@ -175,8 +177,8 @@ def test_events_fill_batches_per_partition_in_order() -> None:
     assert dict(result.by_partition) == {"1": 12, key_partition: 1}
     assert all(batch.size_in_bytes <= 400 for batch in client.sent)
     (keyed,) = [data for batch in client.sent if batch.partition_id == key_partition for data in batch.added]
-    assert keyed.partition_key == "merchant-1"
-    assert keyed.properties == {"source": "test"}
+    assert keyed.message_annotations == {b"x-opt-partition-key": b"merchant-1"}
+    assert keyed.application_properties == {b"source": b"test"}
     assert publisher.max_batch_bytes == 400
 
 
@@ -459,10 +461,76 @@ def test_properties_beyond_32_bits_travel_as_amqp_longs() -> None:
     publisher = EventHubsPublisher(client)
     properties = {"intended_ms": 1_795_000_000_000, "small": 5, "flag": True, "run_id": "r1"}
     publisher.publish([OutgoingEvent(b"body", partition_id="0", properties=properties)])
-    [sent] = [data for batch in client.sent for data in batch.added]
-    assert sent.properties == {
-        "intended_ms": {"TYPE": "LONG", "VALUE": 1_795_000_000_000},
-        "small": 5,
-        "flag": True,
-        "run_id": "r1",
+    [sent] = [message for batch in client.sent for message in batch.added]
+    assert sent.application_properties == {
+        b"intended_ms": 1_795_000_000_000,
+        b"small": 5,
+        b"flag": True,
+        b"run_id": b"r1",
     }
+    # A long on the wire (0x81), where the SDK's own choice would be refused or an int.
+    assert b"\xa1\x0bintended_ms\x81" in bytes(client.sent[0]._message.data[0])
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        OutgoingEvent(b""),
+        OutgoingEvent(b"x" * 300, partition_key="merchant-1"),
+        OutgoingEvent("zażółć".encode(), partition_key="k" * 300, partition_id="2"),
+        OutgoingEvent(
+            b"{}",
+            properties={
+                "run_id": "20261201T124330510Z-s501040211",
+                "intended_ms": 1_796_126_207_012,
+                "tiny": -5,
+                "int": 300,
+                "int32": -(2**31),
+                "ratio": 1.5,
+                "flag": False,
+                "long text": "t" * 300,
+            },
+        ),
+        OutgoingEvent(b"p", properties={f"name-{number}": number * 1000 for number in range(40)}),
+    ],
+)
+def test_events_added_directly_are_the_bytes_the_sdks_add_writes(event: OutgoingEvent) -> None:
+    """The publisher's direct path (one encoding instead of the SDK's two) must change nothing on the
+    wire: the same message bytes and the same batch size accounting, against the SDK's own `add`."""
+    by_sdk, direct = EventDataBatch(max_size_in_bytes=10**6), EventDataBatch(max_size_in_bytes=10**6)
+    assert eventhubs._added(by_sdk, event, direct=False)
+    assert eventhubs._added(direct, event, direct=True)
+    assert [bytes(message) for message in direct._message.data] == [
+        bytes(message) for message in by_sdk._message.data
+    ]
+    assert (direct.size_in_bytes, len(direct)) == (by_sdk.size_in_bytes, len(by_sdk))
+
+
+def test_a_full_batch_refuses_directly_where_the_sdk_would() -> None:
+    event = OutgoingEvent(b"x" * 100)
+    by_sdk, direct = EventDataBatch(max_size_in_bytes=400), EventDataBatch(max_size_in_bytes=400)
+    added = [(eventhubs._added(by_sdk, event, direct=False), eventhubs._added(direct, event, direct=True))]
+    while added[-1] == (True, True):
+        added.append(
+            (eventhubs._added(by_sdk, event, direct=False), eventhubs._added(direct, event, direct=True))
+        )
+    assert added[-1] == (False, False)
+    assert len(direct) == len(by_sdk) == len(added) - 1
+
+
+def test_the_batch_internals_the_direct_path_writes_exist() -> None:
+    batch = EventDataBatch(max_size_in_bytes=1000)
+    for name in eventhubs.SDK_BATCH_INTERNALS:
+        assert hasattr(batch, name), f"EventDataBatch.{name} is gone: see hub/eventhubs.py _added"
+    assert isinstance(batch._message.data, list)
+
+
+def test_with_azure_core_tracing_the_sdk_adds_every_event() -> None:
+    from azure.core.settings import settings
+
+    assert eventhubs._direct_batches()
+    settings.tracing_implementation.set_value("opentelemetry")
+    try:
+        assert not eventhubs._direct_batches()
+    finally:
+        settings.tracing_implementation.unset_value()
