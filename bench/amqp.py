@@ -180,15 +180,9 @@ def simulate_worker_us(connection_string: str, directory: Path, events: int) -> 
     }
 
     def cpu_seconds(count: int) -> float:
-        command = [
-            str(Path(sys.executable).with_name("paysim")),
-            "simulate",
-            "--target",
-            "eventhub",
-            "--workers",
-            "1",
-        ]
-        command += ["--count", str(count), "--rate", "1000000", "--seed", "1", "--json"]
+        paysim = str(Path(sys.executable).with_name("paysim"))
+        command = [paysim, "simulate", "--transport", "eventhub", "--workers", "1", "--count", str(count)]
+        command += ["--rate", "1000000", "--throughput-units", "1000", "--seed", "1", "--json"]
         process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL)
         # wait4: this child's own CPU, whatever else this process has waited for.
         _, status, usage = os.wait4(process.pid, 0)

@@ -12,7 +12,8 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
@@ -198,6 +199,7 @@ class EventHubsPublisher:
         self._client = client
         self._router: PartitionRouter | None = None
         self._max_batch_bytes = MAX_BATCH_BYTES
+        self._senders: ThreadPoolExecutor | None = None  # one thread per partition, once needed
 
     @property
     def max_batch_bytes(self) -> int:
@@ -219,48 +221,84 @@ class EventHubsPublisher:
                 open_partition_link(self._client, partition_id)
 
     def publish(self, events: Sequence[OutgoingEvent]) -> PublishResult:
-        """Send the events in as few batches as fit. Batches are atomic, a call is not: when one fails
-        the error says how many events the batches before it delivered."""
+        """Send the events in as few batches as fit: each partition's in order, the partitions at once,
+        so that one partition's batch is built while another's waits for the service's acknowledgement
+        (each partition has its own link and connection). Batches are atomic, a call is not: when one
+        fails, the error says how many events the call delivered."""
         from azure.eventhub.exceptions import EventHubError
 
         self._router = self._router or PartitionRouter(self.partition_ids())
         direct = _direct_batches()
-        by_partition: dict[str, int] = {}
-        batches = 0
+        groups = self._router.group(events)
+        delivered = _Delivered()
+        failures: list[BaseException] = []
+        if len(groups) == 1:
+            (partition_id, routed), *_ = groups.items()
+            failures = _failures(lambda: self._send_partition(partition_id, routed, direct, delivered))
+        else:
+            if self._senders is None:
+                self._senders = ThreadPoolExecutor(len(self._router.partition_ids), "eventhub-send")
+            sends = [
+                self._senders.submit(self._send_partition, partition_id, routed, direct, delivered)
+                for partition_id, routed in groups.items()
+            ]
+            failures = [failure for send in sends if (failure := send.exception()) is not None]
+        for failure in failures:
+            if isinstance(failure, EventHubError):
+                doing = f"publishing {len(events)} events ({delivered.events} delivered)"
+                raise hub_error_from(failure, doing) from failure
+            raise failure
+        return PublishResult(delivered.events, delivered.batches, dict(delivered.by_partition))
 
-        def send(partition_id: str, batch: EventDataBatch) -> None:
-            nonlocal batches
+    def _send_partition(
+        self, partition_id: str, routed: Sequence[OutgoingEvent], direct: bool, delivered: _Delivered
+    ) -> None:
+        batch: EventDataBatch | None = None
+        for event in routed:
+            if batch is not None and not _added(batch, event, direct):
+                self._client.send_batch(batch)
+                delivered.add(partition_id, len(batch))
+                batch = None
+            if batch is None:
+                batch = self._client.create_batch(partition_id=partition_id)
+                self._max_batch_bytes = batch.max_size_in_bytes
+                if not _added(batch, event, direct):
+                    raise event_too_large(
+                        event_size(event),
+                        batch.max_size_in_bytes,
+                        subject=f"an event ({delivered.events} delivered before it)",
+                    )
+        if batch is not None:
             self._client.send_batch(batch)
-            batches += 1
-            by_partition[partition_id] = by_partition.get(partition_id, 0) + len(batch)
-
-        try:
-            for partition_id, routed in self._router.group(events).items():
-                batch: EventDataBatch | None = None
-                for event in routed:
-                    if batch is not None and not _added(batch, event, direct):
-                        send(partition_id, batch)
-                        batch = None
-                    if batch is None:
-                        batch = self._client.create_batch(partition_id=partition_id)
-                        self._max_batch_bytes = batch.max_size_in_bytes
-                        if not _added(batch, event, direct):
-                            delivered = sum(by_partition.values())
-                            raise event_too_large(
-                                event_size(event),
-                                batch.max_size_in_bytes,
-                                subject=f"an event ({delivered} delivered before it)",
-                            )
-                if batch is not None:
-                    send(partition_id, batch)
-        except EventHubError as error:
-            delivered = sum(by_partition.values())
-            doing = f"publishing {len(events)} events ({delivered} delivered before the failure)"
-            raise hub_error_from(error, doing) from error
-        return PublishResult(events=sum(by_partition.values()), batches=batches, by_partition=by_partition)
+            delivered.add(partition_id, len(batch))
 
     def close(self) -> None:
+        if self._senders is not None:
+            self._senders.shutdown()
         self._client.close()
+
+
+class _Delivered:
+    """What one publish call's batches delivered so far, added to by its partitions' threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.events = self.batches = 0
+        self.by_partition: dict[str, int] = {}
+
+    def add(self, partition_id: str, events: int) -> None:
+        with self._lock:
+            self.events += events
+            self.batches += 1
+            self.by_partition[partition_id] = self.by_partition.get(partition_id, 0) + events
+
+
+def _failures(send: Callable[[], None]) -> list[BaseException]:
+    try:
+        send()
+    except Exception as failure:  # noqa: BLE001 - handled as the threads' failures are, by the caller
+        return [failure]
+    return []
 
 
 # The producer client's internals `open_partition_link` uses: the SDK has no public way to open a

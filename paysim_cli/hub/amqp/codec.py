@@ -12,7 +12,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from azure.eventhub._pyamqp import _decode, _encode, endpoints, error, message, outcomes, performatives
 
@@ -153,9 +153,9 @@ def _sdk_decoded(decode: Any, buffer: memoryview) -> Any:
         raise decode_error(f"malformed value: {failure}") from failure
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
-    """Where one section of an encoded message lies: its code (0x70 header ... 0x78 footer) and bytes."""
+class Section(NamedTuple):
+    """Where one section of an encoded message lies: its code (0x70 header ... 0x78 footer) and bytes.
+    (A named tuple: publishing makes a few per event, and they are the cheapest to make.)"""
 
     code: int
     start: int
@@ -194,11 +194,13 @@ def message_sections(view: memoryview) -> list[Section]:
     position = 0
     while position < len(view):
         # The SDK reads a section's descriptor as one byte: only the small-ulong section codes qualify.
-        opening = bytes(view[position : position + 4])
-        if len(opening) < 4 or opening[:2] != b"\x00\x53" or opening[2] not in _SECTION_VALUES:
+        if position + 4 > len(view) or view[position] != 0x00 or view[position + 1] != 0x53:
             raise decode_error("a message is a sequence of described sections")
-        code, allowed = opening[2], _SECTION_VALUES[opening[2]]
-        if allowed is not None and opening[3] not in allowed:
+        code, constructor = view[position + 2], view[position + 3]
+        if code not in _SECTION_VALUES:
+            raise decode_error("a message is a sequence of described sections")
+        allowed = _SECTION_VALUES[code]
+        if allowed is not None and constructor not in allowed:
             raise decode_error(f"message section 0x{code:02x} holds a value of the wrong type")
         # Not the specification's order: the SDK's own encoder writes delivery annotations last.
         if code in seen and code not in (DATA, SEQUENCE):
@@ -208,18 +210,51 @@ def message_sections(view: memoryview) -> list[Section]:
                 raise decode_error("a message body is data, sequence or value sections, not a mix")
             body = code
         seen.add(code)
-        end = check_encoding(view, position, len(view))
+        end = _section_end(view, position + 3, constructor)
         sections.append(Section(code, position, end))
         position = end
     return sections
 
 
-def decode_sections(payload: bytes | memoryview) -> tuple[memoryview, list[Section], Any]:
+def _section_end(view: memoryview, value_start: int, constructor: int) -> int:
+    """Where a section whose value starts at `value_start` ends. The descriptor was checked by the
+    caller; a data section's binary is checked here directly, as it is the most frequent value."""
+    limit = len(view)
+    if constructor == 0xA0 and value_start + 2 <= limit:
+        end = value_start + 2 + view[value_start + 1]
+    elif constructor == 0xB0 and value_start + 5 <= limit:
+        end = value_start + 5 + int.from_bytes(view[value_start + 1 : value_start + 5], "big")
+    else:
+        return check_encoding(view, value_start, limit, depth=1)
+    if end > limit:
+        raise decode_error("truncated value")
+    return end
+
+
+def decode_sections(
+    payload: bytes | memoryview, *, undecoded: frozenset[int] = frozenset()
+) -> tuple[memoryview, list[Section], Any]:
     """An encoded message's bytes, its checked sections, and the SDK's `Message` of them (which also
-    proves the shapes the SDK's decoder expects, e.g. no more header fields than it has)."""
+    proves the shapes the SDK's decoder expects, e.g. no more header fields than it has).
+
+    Sections whose code is in `undecoded` are checked but left out of the `Message`, for a caller that
+    reads them from the bytes itself (the endpoint keeps bodies and annotations as they came).
+    """
     view = memoryview(payload)
     sections = message_sections(view)
-    return view, sections, _sdk_decoded(_decode.decode_payload, view)
+    decoded = [section for section in sections if section.code not in undecoded]
+    if len(decoded) == len(sections):
+        buffer = view
+    elif len(decoded) == 1:
+        buffer = view[decoded[0].start : decoded[0].end]
+    else:
+        buffer = memoryview(b"".join(view[section.start : section.end] for section in decoded))
+    return view, sections, _sdk_decoded(_decode.decode_payload, buffer)
+
+
+def decode_value(view: memoryview) -> Any:
+    """One encoded value, already checked with `check_encoding`, as the SDK decodes it."""
+    return _sdk_decoded(lambda buffer: _decode._DECODE_BY_CONSTRUCTOR[buffer[0]](buffer[1:])[1], view)
 
 
 def decode_message(payload: bytes | memoryview) -> Any:
@@ -363,6 +398,11 @@ def _skip_compound(buffer: memoryview, position: int, limit: int, constructor: i
     if position != end:
         raise decode_error("a compound value's size does not match its elements")
     return end
+
+
+def element_end(buffer: memoryview, position: int, end: int) -> int:
+    """Where the value at `position` ends (its bytes checked, up to `end`)."""
+    return _skip_element(buffer, position, end, 0)
 
 
 def _skip_element(buffer: memoryview, position: int, end: int, depth: int) -> int:

@@ -36,8 +36,9 @@ from paysim_cli.hub.amqp.codec import (
     AmqpError,
     Message,
     Section,
-    check_encoding,
     decode_sections,
+    decode_value,
+    element_end,
     encode_message,
     text,
     timestamp_ms,
@@ -128,11 +129,25 @@ def decode_events(payload: bytes, message_format: int) -> tuple[str | None, list
 
 def _partition_key(decoded: Any) -> str | None:
     key = (decoded.message_annotations or {}).get(PARTITION_KEY_ANNOTATION)
-    return None if key is None else text(key)
+    return None if key is None else _key_text(key)
+
+
+def _key_text(value: Any) -> str:
+    """A partition key as text: strings and symbols (decoded as bytes) must be UTF-8."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            raise AmqpError(b"amqp:decode-error", "the partition key is not UTF-8 text") from None
+    return str(value)
+
+
+# Bodies and message annotations are read from the bytes (they are stored as they came), not decoded.
+_UNDECODED = frozenset((DATA, MESSAGE_ANNOTATIONS))
 
 
 def _event(message: memoryview, envelope_key: str | None) -> OutgoingEvent:
-    view, sections, decoded = decode_sections(message)
+    view, sections, decoded = decode_sections(message, undecoded=_UNDECODED)
     by_code: dict[int, list[Section]] = {}
     for section in sections:
         by_code.setdefault(section.code, []).append(section)
@@ -144,10 +159,16 @@ def _event(message: memoryview, envelope_key: str | None) -> OutgoingEvent:
     else:
         stored_body = b"".join(view[s.start : s.end] for s in body_sections)
         # The log's body column: the data joined, or (sequence, value) the encoded body sections.
-        body = b"".join(decoded.data) if decoded.data is not None else stored_body
+        body = (
+            b"".join(_binary(view, s) for s in body_sections)
+            if body_sections[0].code == DATA
+            else stored_body
+        )
         flags = 0
-    delivery_count, delivery = _map_entries(view, by_code.get(DELIVERY_ANNOTATIONS), RUNTIME_METRICS)
-    message_count, annotations = _map_entries(view, by_code.get(MESSAGE_ANNOTATIONS), SYSTEM_ANNOTATIONS)
+    delivery_count, delivery, _ = _map_entries(view, by_code.get(DELIVERY_ANNOTATIONS), RUNTIME_METRICS)
+    message_count, annotations, partition_key = _map_entries(
+        view, by_code.get(MESSAGE_ANNOTATIONS), SYSTEM_ANNOTATIONS
+    )
     header = _raw(view, by_code.get(HEADER))
     middle = _raw(view, by_code.get(PROPERTIES)) + _raw(view, by_code.get(APPLICATION_PROPERTIES))
     footer = _raw(view, by_code.get(FOOTER))
@@ -163,7 +184,7 @@ def _event(message: memoryview, envelope_key: str | None) -> OutgoingEvent:
     )
     return OutgoingEvent(
         body=body,
-        partition_key=_partition_key(decoded) or envelope_key,
+        partition_key=partition_key or envelope_key,
         properties={
             text(name): _property(value) for name, value in (decoded.application_properties or {}).items()
         },
@@ -183,24 +204,34 @@ def _binary(view: memoryview, section: Section) -> memoryview:
 
 def _map_entries(
     view: memoryview, sections: list[Section] | None, dropped: frozenset[bytes]
-) -> tuple[int, bytes]:
+) -> tuple[int, bytes, str | None]:
     """An annotations section's entries as encoded (key, value, key, value ...), less those whose symbol
-    key is in `dropped`; with their count (of keys and values)."""
+    key is in `dropped`; their count (of keys and values), and the partition key when there is one."""
     if not sections:
-        return 0, b""
+        return 0, b"", None
     section = sections[0]
     width = 1 if view[section.value_start] == 0xC1 else 4
     position, end = section.value_start + 1 + 2 * width, section.end
     kept = bytearray()
     count = 0
+    partition_key = None
     while position < end:
-        key_end = check_encoding(view, position, end)
-        value_end = check_encoding(view, key_end, end)
-        if _symbol(view[position:key_end]) not in dropped:
+        if view[position] not in _ANNOTATION_KEYS:
+            raise AmqpError(b"amqp:decode-error", "annotation keys are symbols or ulongs")
+        key_end = element_end(view, position, end)
+        value_end = element_end(view, key_end, end)
+        name = _symbol(view[position:key_end])
+        if name == PARTITION_KEY_ANNOTATION:
+            partition_key = _key_text(decode_value(view[key_end:value_end]))
+        if name not in dropped:
             kept += view[position:value_end]
             count += 2
         position = value_end
-    return count, bytes(kept)
+    return count, bytes(kept), partition_key
+
+
+# Symbols and ulongs (the AMQP types of annotation keys), in each encoding the SDK may write.
+_ANNOTATION_KEYS = frozenset((0xA3, 0xB3, 0x80, 0x53, 0x44))
 
 
 def _symbol(encoded: memoryview) -> bytes | None:

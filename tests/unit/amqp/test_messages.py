@@ -151,3 +151,29 @@ def test_an_event_needs_a_body() -> None:
     payload = codec.encode_message(codec.Message(application_properties={b"a": 1}))
     with pytest.raises(codec.AmqpError, match="needs a body"):
         messages.decode_events(payload, 0)
+
+
+@pytest.mark.parametrize(
+    ("annotations", "match"),
+    [
+        ({b"x-opt-partition-key": b"\xff\xfe"}, "not UTF-8"),  # a binary key that is no text
+        ({5: b"v"}, None),  # a ulong key is kept
+    ],
+)
+def test_annotation_keys_and_partition_keys_are_checked(
+    annotations: dict[Any, Any], match: str | None
+) -> None:
+    payload = codec.encode_message(codec.Message(message_annotations=annotations, data=[b"x"]))
+    if match is None:
+        _, (event,) = messages.decode_events(payload, 0)
+        assert delivered(received(event)).message_annotations[5] == b"v"
+        return
+    with pytest.raises(codec.AmqpError, match=match):
+        messages.decode_events(payload, 0)
+
+
+def test_an_annotation_key_that_is_no_symbol_is_refused() -> None:
+    # A message-annotations map keyed by a string (0xa1): annotation keys are symbols or ulongs.
+    payload = b"\x00\x53\x72\xc1\x07\x02\xa1\x01k\xa1\x01v" + b"\x00\x53\x75\xa0\x01x"
+    with pytest.raises(codec.AmqpError, match="symbols or ulongs"):
+        messages.decode_events(payload, 0)

@@ -77,6 +77,7 @@ class ProducerClient:
         self.failure = failure
         self.sent: list[RecordedBatch] = []
         self.closed = False
+        self._lock = threading.Lock()  # the publisher sends partitions from threads of its own
 
     def get_partition_ids(self) -> list[str]:
         return ["0", "1", "2", "3"]
@@ -85,9 +86,10 @@ class ProducerClient:
         return RecordedBatch(self.max_batch_bytes, partition_id)
 
     def send_batch(self, batch: RecordedBatch) -> None:
-        if self.failure is not None and len(self.sent) == self.fail_after:
-            raise self.failure
-        self.sent.append(batch)
+        with self._lock:
+            if self.failure is not None and len(self.sent) == self.fail_after:
+                raise self.failure
+            self.sent.append(batch)
 
     def close(self) -> None:
         self.closed = True
@@ -209,7 +211,21 @@ def test_a_failed_send_says_how_much_was_delivered() -> None:
     assert raised.value.code == "eventhub_connection_lost"
     delivered = len(client.sent[0])
     assert 0 < delivered < 6
-    assert f"publishing 6 events ({delivered} delivered before the failure)" in raised.value.message
+    assert f"publishing 6 events ({delivered} delivered)" in raised.value.message
+
+
+def test_partitions_are_sent_at_once_and_a_failure_counts_every_partitions_deliveries() -> None:
+    client = ProducerClient(
+        max_batch_bytes=10_000, fail_after=2, failure=ConnectionLostError("link detached")
+    )
+    publisher = EventHubsPublisher(client)
+    events = [OutgoingEvent(f"{number}".encode(), partition_id=str(number % 4)) for number in range(40)]
+    with pytest.raises(TransientHubError) as raised:
+        publisher.publish(events)
+    delivered = sum(len(batch) for batch in client.sent)
+    assert delivered == 20  # two of the four partitions' batches went, each of 10 events
+    assert f"publishing 40 events ({delivered} delivered)" in raised.value.message
+    publisher.close()
 
 
 def test_close_closes_the_client() -> None:
