@@ -173,9 +173,11 @@ def run_simulation(
         finished_at=finished_at,
         undelivered_file=undelivered if undelivered.exists() else None,
         output_file=request.output,
+        failed_workers=[result.progress.worker for result in results if result.failure is not None],
     )
     manifest_path = run_dir / MANIFEST_FILE
     write_manifest(manifest, manifest_path)
+    _raise_worker_failure(results, manifest_path)
 
     progress, latency = combine([result.progress for result in results])
     elapsed = progress.elapsed
@@ -323,9 +325,28 @@ def interrupt_sets(flag: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _raise_worker_failure(results: list[WorkerResult], manifest: Path) -> None:
+    """A worker process that failed mid-run ends it with its error, once the manifest says what the
+    others delivered (see simulator/workers.py: a simulate worker is not restarted)."""
+    failed = [result for result in results if result.failure is not None]
+    if not failed:
+        return
+    failure = failed[0].failure
+    assert failure is not None
+    counted = sum(result.progress.sent for result in results if result.failure is None)
+    reported = sum(result.progress.sent for result in failed)
+    raise PaysimError(
+        failure.code,
+        f"{failure.message}; the run stopped. Its manifest {manifest} counts the {counted:,} events the "
+        f"other workers delivered; the failed worker had sent {reported:,} or more, not counted there",
+        failure.hint,
+        exit_code=failure.exit_code,
+    )
+
+
 def _overall_status(results: list[WorkerResult]) -> str:
     statuses = {result.stopped for result in results}
-    for status in ("target_error", "interrupted"):
+    for status in ("worker_failed", "target_error", "interrupted"):
         if status in statuses:
             return status
     return "completed"

@@ -16,10 +16,15 @@ if TYPE_CHECKING:
 LINE_INTERVAL_SECONDS = 5.0
 
 
+def _restarts(progress: HostProgress) -> str:
+    return f"restarts {progress.restarts:,}  " if progress.restarts else ""
+
+
 def progress_line(progress: HostProgress) -> str:
     latency = progress.latency_ms
     return (
-        f"{progress.elapsed:7.1f} s  workers {progress.workers_ready}  events {progress.events:,}  "
+        f"{progress.elapsed:7.1f} s  workers {progress.workers_ready}  {_restarts(progress)}"
+        f"events {progress.events:,}  "
         f"batches {progress.batches:,}  failed invocations {progress.failed_invocations:,}  "
         f"lag {progress.lag:,}  "
         f"end-to-end p50/p95/p99 {latency.p50:.1f}/{latency.p95:.1f}/{latency.p99:.1f} ms"
@@ -46,7 +51,7 @@ def _table(progress: HostProgress) -> Table:
     latency = progress.latency_ms
     table.caption = (
         f"events {progress.events:,}  batches {progress.batches:,}  failed invocations "
-        f"{progress.failed_invocations:,}  lag {progress.lag:,}  "
+        f"{progress.failed_invocations:,}  lag {progress.lag:,}  {_restarts(progress)}"
         f"end-to-end p50/p95/p99 {latency.p50:,.1f}/{latency.p95:,.1f}/{latency.p99:,.1f} ms"
     )
     return table

@@ -74,6 +74,8 @@ def run(
         report = run_pipeline(state.settings, request, on_progress=on_progress)
     if report.last_error:
         state.output.warn(f"{report.failed_invocations} invocations failed; the last: {report.last_error}")
+    if report.restarts:
+        state.output.warn(f"{report.restarts} crashed workers were restarted; the last: {report.last_crash}")
     state.output.result(report, lambda console: render_report(console, report))
 
 
