@@ -57,6 +57,22 @@ EVENTHUB_LAG_SECONDS = 1.0
 STOP_TIMEOUT_SECONDS = 60.0
 
 logger = logging.getLogger(__name__)
+# What every worker imports anyway (the shipped Function app's too), loaded once by the fork server.
+WORKER_MODULES = {
+    HubTarget.LOCAL: (
+        "paysim_cli.pipeline.consumer",
+        "paysim_cli.pipeline.loader",
+        "paysim_pipeline.processor",
+    ),
+    HubTarget.EVENTHUB: (
+        "paysim_cli.pipeline.consumer",
+        "paysim_cli.pipeline.loader",
+        "paysim_pipeline.processor",
+        "paysim_cli.pipeline.eventhub_source",
+        "azure.eventhub",
+        "azure.eventhub.extensions.checkpointstoreblob",
+    ),
+}
 
 HostStatus = Literal["drained", "interrupted", "timed_out"]
 
@@ -210,6 +226,7 @@ class PipelineHost:
             self._plans,
             name="paysim-pipeline",
             hint="its traceback is above; rerun with --workers 1 to narrow it down",
+            preload=WORKER_MODULES[self.request.source],
             pid_file=self.pid_file,
         )
         self._started = time.monotonic()

@@ -58,6 +58,7 @@ def run_in_processes(
         [_Job(settings, target, output, plan) for plan in plans],
         name="paysim-simulate",
         hint=CRASH_HINT,
+        preload=("paysim_cli.simulator.runner", "paysim_cli.simulator.publishing"),
     )
     run = _PoolRun(len(plans), pool, on_progress)
     pool.start()

@@ -24,6 +24,16 @@ def _events(log: LocalEventLog) -> int:
     return sum(0 if info.is_empty else info.last_enqueued_sequence_number + 1 for info in infos)
 
 
+def _workers(pid: int) -> list[psutil.Process]:
+    """The simulator's worker processes: the children of its fork server."""
+    servers = [
+        child
+        for child in psutil.Process(pid).children()
+        if "multiprocessing.forkserver" in " ".join(child.cmdline())
+    ]
+    return [worker for server in servers for worker in server.children()]
+
+
 def test_a_killed_worker_stops_the_run_with_its_manifest(
     settings: Settings, local_log: LocalEventLog
 ) -> None:
@@ -36,12 +46,7 @@ def test_a_killed_worker_stops_the_run_with_its_manifest(
         assert run.poll() is None, run.communicate()
         assert time.monotonic() < deadline, "the run did not get going"
         time.sleep(0.1)
-        workers = [
-            child
-            for child in psutil.Process(run.pid).children()
-            if "--multiprocessing-fork" in child.cmdline()
-            and "resource_tracker" not in " ".join(child.cmdline())
-        ]
+        workers = _workers(run.pid)
     os.kill(workers[1].pid, signal.SIGKILL)
     stdout, _ = run.communicate(timeout=WAIT_SECONDS)
 
