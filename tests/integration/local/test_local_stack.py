@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from paysim_cli.errors import ExitCode
-from paysim_cli.local.postgres import PG_HBA, SERVICE_USER, accepts_without_password
+from paysim_cli.local.postgres import PG_HBA, SERVICE_USER, EmbeddedPostgres, accepts_without_password
 from paysim_cli.local.state import load_state, local_stack_settings, postgres_password
 
 
@@ -261,8 +261,8 @@ def test_up_upgrades_a_trust_stack_in_place(stack, state_dir: Path) -> None:
     with psycopg.connect(local_stack_settings(state_dir)["database_url"]) as conn:
         assert conn.execute("SELECT n FROM kept").fetchall() == [(7,)]
 
-    # Stopped: upgraded when it starts.
-    stack("local", "down")
+    # Stopped (PostgreSQL alone, so that `local up` only has it to start): upgraded when it starts.
+    EmbeddedPostgres(state_dir / "postgres").stop()
     _trust_everyone(state_dir, None)
     restarted = components(stack("local", "up", "--json"))
     port = int(str(restarted["postgres"]["address"]).rsplit(":", 1)[1])
