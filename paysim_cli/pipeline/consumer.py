@@ -49,6 +49,9 @@ class ConsumerPlan:
     lease_seconds: float = LEASE_SECONDS
     redelivery: RetryPolicy = REDELIVERY_POLICY
     source: HubTarget = HubTarget.LOCAL  # the local log, or Event Hubs through the SDK
+    # The worker's lease owner in the local log: a restarted worker keeps its predecessor's, so it takes
+    # the partitions back at once instead of waiting for their leases to expire.
+    owner_id: str | None = None
 
 
 @dataclass
@@ -100,7 +103,9 @@ def run_consumer(
 
     `sleep` waits when there is nothing to deliver; give one that returns early on stop (`Event.wait`).
     """
-    consumer = LocalEventConsumer(LocalEventLog.open(plan.settings.event_log_path), plan.consumer_group)
+    consumer = LocalEventConsumer(
+        LocalEventLog.open(plan.settings.event_log_path), plan.consumer_group, owner_id=plan.owner_id
+    )
     try:
         return _ConsumerLoop(plan, function, consumer, should_stop, sleep, on_progress).run()
     finally:

@@ -20,10 +20,15 @@ LINE_INTERVAL_SECONDS = 5.0
 ERROR_CHARS = 120  # of a retrying partition's last error, in the view (the report has it whole)
 
 
+def _restarts(progress: HostProgress) -> str:
+    return f"restarts {progress.restarts:,}  " if progress.restarts else ""
+
+
 def progress_line(progress: HostProgress) -> str:
     latency = progress.latency_ms
     line = (
-        f"{progress.elapsed:7.1f} s  workers {progress.workers_ready}  events {progress.events:,}  "
+        f"{progress.elapsed:7.1f} s  workers {progress.workers_ready}  {_restarts(progress)}"
+        f"events {progress.events:,}  "
         f"batches {progress.batches:,}  failed invocations {progress.failed_invocations:,}  "
         f"lag {progress.lag:,}  end-to-end p50/p95/p99 {latencies(latency)}"
     )
@@ -70,7 +75,8 @@ def _table(progress: HostProgress) -> Table:
     latency = progress.latency_ms
     table.caption = (
         f"events {progress.events:,}  batches {progress.batches:,}  failed invocations "
-        f"{progress.failed_invocations:,}  lag {progress.lag:,}  end-to-end p50/p95/p99 {latencies(latency)}"
+        f"{progress.failed_invocations:,}  lag {progress.lag:,}  {_restarts(progress)}"
+        f"end-to-end p50/p95/p99 {latencies(latency)}"
     )
     for retry in progress.retrying:
         # Text, not markup: an error message may hold brackets.

@@ -101,7 +101,8 @@ def test_an_azurite_crash_leaves_a_gap_that_is_reported_then_repaired(
             lambda: describe_hub(settings, HubTarget.LOCAL).total_lag == 0, "the pipeline to drain", 180
         )
         pipeline.send_signal(signal.SIGINT)
-        report = orjson.loads(pipeline.communicate(timeout=120)[0])["data"]
+        # Interrupted (exit 130): with --json the report travels inside the error document.
+        report = orjson.loads(pipeline.communicate(timeout=120)[0])["error"]["report"]
     finally:
         for process in (simulate, pipeline):
             if process.poll() is None:
