@@ -193,7 +193,8 @@ SeedOption = Annotated[
     ),
 ]
 WorkersOption = Annotated[
-    int, typer.Option("--workers", "-w", help=option_help("Worker processes", SimulationRequest, "workers"))
+    int | None,
+    typer.Option("--workers", "-w", help=option_help("Worker processes", SimulationRequest, "workers")),
 ]
 ConsumerGroupOption = Annotated[
     str | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from paysim_cli.simulator.profile import Profile
 from paysim_cli.simulator.profile_store import find_profile, load_profile
 from paysim_cli.simulator.progress import RunProgress, WorkerProgress, combine
 from paysim_cli.simulator.publishing import join_worker_files, open_target, worker_file
-from paysim_cli.simulator.request import SimulationRequest
+from paysim_cli.simulator.request import MAX_WORKERS, SimulationRequest
 from paysim_cli.simulator.runner import Clock, MonotonicClock, WorkerPlan, WorkerResult, run_worker
 
 # The run's directory layout is the runs package's; reconcile/verify.py still imports it from here.
@@ -45,6 +46,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+# What one simulate worker sends through Event Hubs with room to spare, for choosing workers by rate.
+# bench/amqp.py measures a worker's CPU per event (~40 µs: ~12,000/s at half a core); through the local
+# endpoint one worker kept up with ~8,600/s before its publishes, each waiting for the service's
+# acknowledgement, fell behind. Below that, with the latency targets' headroom.
+EVENTHUB_EVENTS_PER_WORKER = 6_000
 
 
 class InjectedFaults(BaseModel):
@@ -71,7 +77,10 @@ class SimulationReport(BaseModel):
     achieved_rate: float
     elapsed_seconds: float
     backlog: int
-    latency_ms: LatencySummary
+    latency_ms: LatencySummary  # from each event's scheduled time to its acknowledgement
+    # Connections, links and partitions opened before the schedule's clock started (the slowest
+    # worker's): not part of any latency above.
+    setup_seconds: float
     injected: InjectedFaults
     manifest: Path
     undelivered: Path | None
@@ -89,6 +98,8 @@ class _Run:
 
     request: SimulationRequest
     transport: HubTarget
+    workers: int
+    workers_chosen: bool  # from the rate (no --workers given)
     profile_name: str
     profile_path: Path
     profile: Profile
@@ -111,6 +122,7 @@ def run_simulation(
     on_progress: Callable[[RunProgress], None] | None = None,
     on_capacity: Callable[[CapacityCheck], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
     clock: Clock | None = None,
     interruption: Interruption | None = None,
 ) -> SimulationReport:
@@ -127,7 +139,12 @@ def run_simulation(
     run.run_dir.mkdir(parents=True)
     shutil.copyfile(run.profile_path, run.run_dir / PROFILE_FILE)
 
-    logger.info("run %s: %d workers publishing to %s", run.run_id, request.workers, run.target)
+    if run.workers_chosen and run.workers > 1 and on_note is not None:
+        on_note(
+            f"{run.workers} worker processes for {run.target} at this rate (one sends up to "
+            f"{EVENTHUB_EVENTS_PER_WORKER:,} events/s); --workers sets the number"
+        )
+    logger.info("run %s: %d workers publishing to %s", run.run_id, run.workers, run.target)
     started_at = datetime.now(UTC)
     owned = stop_on_signals(Interruption()) if interruption is None else nullcontext(interruption)
     with owned as stopping:
@@ -148,24 +165,12 @@ def _plan(settings: Settings, request: SimulationRequest) -> _Run:
     start_ms = math.floor(start.timestamp() * 1000)
     run_id = request.run_id or f"{start:%Y%m%dT%H%M%S}{start_ms % 1000:03d}Z-s{seed}"
     run_dir = run_directory(settings, run_id)
-    plans = [
-        WorkerPlan(
-            worker=worker,
-            workers=request.workers,
-            profile_path=profile_path,
-            profile=profile,
-            seed=seed,
-            run_id=run_id,
-            start_ms=start_ms,
-            rate=request.rate,
-            duration=request.duration,
-            count=_share(request.count, worker, request.workers),
-            partition_key_field=request.partition_key_field,
-            watch=request.watch,
-            undelivered_path=worker_file(run_dir / UNDELIVERED_FILE, worker, request.workers),
-        )
-        for worker in range(request.workers)
-    ]
+    transport = request.transport or default_transport(settings)
+
+    def plans_for(workers: int) -> list[WorkerPlan]:
+        return _worker_plans(request, workers, profile_path, profile, seed, run_id, start_ms, run_dir)
+
+    plans = plans_for(request.workers or 1)
     planned_end = plans[0].schedule().planned_end
     if math.isinf(planned_end):
         raise PaysimError(
@@ -182,10 +187,16 @@ def _plan(settings: Settings, request: SimulationRequest) -> _Run:
             "or change --start-time or --seed",
             exit_code=ExitCode.CONFLICT,
         )
-    transport = request.transport or default_transport(settings)
+    workers = request.workers
+    if workers is None:
+        peak = plans[0].rate_plan(profile).peak_rate(planned_end)
+        workers = workers_for_rate(peak, transport if request.output is None else None)
+        plans = plans_for(workers) if workers > 1 else plans
     return _Run(
         request,
         transport,
+        workers,
+        request.workers is None,
         profile_name,
         profile_path,
         profile,
@@ -198,6 +209,46 @@ def _plan(settings: Settings, request: SimulationRequest) -> _Run:
     )
 
 
+def _worker_plans(
+    request: SimulationRequest,
+    workers: int,
+    profile_path: Path,
+    profile: Profile,
+    seed: int,
+    run_id: str,
+    start_ms: int,
+    run_dir: Path,
+) -> list[WorkerPlan]:
+    """Each worker's share of the run."""
+    return [
+        WorkerPlan(
+            worker=worker,
+            workers=workers,
+            profile_path=profile_path,
+            profile=profile,
+            seed=seed,
+            run_id=run_id,
+            start_ms=start_ms,
+            rate=request.rate,
+            duration=request.duration,
+            count=_share(request.count, worker, workers),
+            partition_key_field=request.partition_key_field,
+            watch=request.watch,
+            undelivered_path=worker_file(run_dir / UNDELIVERED_FILE, worker, workers),
+        )
+        for worker in range(workers)
+    ]
+
+
+def workers_for_rate(peak_rate: float, transport: HubTarget | None) -> int:
+    """Worker processes for a run without --workers: over Event Hubs, enough that none has to send more
+    than EVENTHUB_EVENTS_PER_WORKER at the peak; one otherwise (one process takes 10,000/s to the local
+    log, and a file needs no more)."""
+    if transport is not HubTarget.EVENTHUB:
+        return 1
+    return max(1, min(MAX_WORKERS, math.ceil(peak_rate / EVENTHUB_EVENTS_PER_WORKER)))
+
+
 def _prepare_target(settings: Settings, run: _Run) -> CapacityCheck | None:
     """Fail early on a hub that is not there; for Event Hubs, check the planned peak fits it."""
     if run.request.output is not None:
@@ -205,7 +256,7 @@ def _prepare_target(settings: Settings, run: _Run) -> CapacityCheck | None:
     partitions = _partition_count(settings, run.transport)
     if run.transport is not HubTarget.EVENTHUB:
         return None
-    return _check_capacity(run.request, run.plans[0], run.profile, run.planned_end, partitions)
+    return _check_capacity(run.request, run.plans[0], run.profile, run.planned_end, partitions, run.workers)
 
 
 def _write_manifest(
@@ -216,15 +267,15 @@ def _write_manifest(
     for result in results:
         counts.merge(result.counts)
     undelivered = run.run_dir / UNDELIVERED_FILE
-    join_worker_files(undelivered, run.request.workers)
+    join_worker_files(undelivered, run.workers)
     if run.request.output is not None:
-        join_worker_files(run.request.output, run.request.workers)
+        join_worker_files(run.request.output, run.workers)
     manifest = build_manifest(
         counts,
         run_id=run.run_id,
         profile=profile_reference(run.profile_name, run.profile_path),
         seed=run.seed,
-        workers=run.request.workers,
+        workers=run.workers,
         target=run.target,
         partition_key_field=run.request.partition_key_field,
         event_time_origin=datetime.fromtimestamp(run.start_ms / 1000, UTC),
@@ -257,7 +308,7 @@ def _report(
         profile=run.profile_name,
         seed=run.seed,
         target=run.target,
-        workers=run.request.workers,
+        workers=run.workers,
         status=status,
         planned=sum(result.planned for result in results),
         sent=progress.sent,
@@ -269,6 +320,7 @@ def _report(
         elapsed_seconds=round(elapsed, 3),
         backlog=progress.backlog,
         latency_ms=latency.summary(),
+        setup_seconds=round(max(result.setup_seconds for result in results), 3),
         injected=InjectedFaults(
             malformed=manifest.totals.malformed,
             duplicates=manifest.totals.duplicates,
@@ -343,13 +395,18 @@ def _partition_count(settings: Settings, target: HubTarget) -> int:
 
 
 def _check_capacity(
-    request: SimulationRequest, plan: WorkerPlan, profile: Profile, planned_end: float, partitions: int
+    request: SimulationRequest,
+    plan: WorkerPlan,
+    profile: Profile,
+    planned_end: float,
+    partitions: int,
+    workers: int,
 ) -> CapacityCheck:
     """Compare the planned peak with the hub; the event size is measured on the run's first events."""
     sample = plan.generator(profile).block(0, plan.schedule().times(0, 1000))
     mean_bytes = sum(len(body) for body in sample.bodies) / len(sample)
     return check_capacity(
-        peak_rate=plan.rate_plan(profile).peak_rate(planned_end) * request.workers,
+        peak_rate=plan.rate_plan(profile).peak_rate(planned_end) * workers,
         mean_event_bytes=mean_bytes,
         partitions=partitions,
         throughput_units=request.throughput_units,
@@ -378,21 +435,23 @@ def _execute(
             should_stop=interruption.is_set,
             on_progress=report,
         )
+    opened = time.monotonic()
     publisher = open_target(settings, run.transport, run.request.output)
     try:
-        publisher.warm_up()
-        return [
-            run_worker(
-                run.plans[0],
-                publisher,
-                clock=clock,
-                started=clock.now(),
-                should_stop=interruption.is_set,
-                on_progress=lambda progress: report([progress]),
-            )
-        ]
+        publisher.warm_up()  # the schedule's clock starts once the publisher's links are open
+        setup = time.monotonic() - opened
+        result = run_worker(
+            run.plans[0],
+            publisher,
+            clock=clock,
+            started=clock.now(),
+            should_stop=interruption.is_set,
+            on_progress=lambda progress: report([progress]),
+        )
     finally:
         publisher.close()
+    result.setup_seconds = setup
+    return [result]
 
 
 def _raise_worker_failure(results: list[WorkerResult], manifest: Path) -> None:

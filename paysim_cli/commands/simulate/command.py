@@ -61,7 +61,7 @@ def simulate(
             show_default="START-TIME-sSEED",
         ),
     ] = None,
-    workers: WorkersOption = 1,
+    workers: WorkersOption = None,
     transport: TransportOption = None,
     output: Annotated[
         Path | None,
@@ -82,7 +82,8 @@ def simulate(
     """Send realistic payment events at a precise rate; write the run's manifest for reconciliation.
 
     --rate and --duration replace the profile's own; SIGINT or SIGTERM stops the run cleanly: the
-    report and manifest cover what was sent, and the exit status is 130 or 143.
+    report and manifest cover what was sent, and the exit status is 130 or 143. Without --workers, one
+    worker process, or over --transport eventhub as many as the rate needs.
     """
     from paysim_cli.commands.simulate.live import live_view
     from paysim_cli.simulator.simulation import run_simulation
@@ -117,6 +118,7 @@ def simulate(
             on_progress=on_progress,
             on_capacity=warn_capacity,
             on_warning=state.output.warn,
+            on_note=state.output.status,
         )
     if report.failed:
         state.output.warn(f"{plural(report.failed, 'event')} not delivered: they are in {report.undelivered}")
@@ -138,6 +140,7 @@ def render_report(console: Console, report: SimulationReport) -> None:
         ("retried", f"{report.retried:,}"),
         ("rate: target / achieved", f"{report.target_rate:,.1f} / {report.achieved_rate:,.1f} events/s"),
         ("latency p50 / p95 / p99", latencies(report.latency_ms)),
+        ("set-up before the clock", f"{report.setup_seconds:,.2f} s"),
         (
             "malformed / duplicates / out of order",
             "{:,} / {:,} / {:,}".format(*report.injected.model_dump().values()),
