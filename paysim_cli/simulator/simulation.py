@@ -7,7 +7,7 @@ import math
 import shutil
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.hub.targets import HubTarget, default_transport
+from paysim_cli.hub.transport import EventPublisher
 from paysim_cli.interrupts import Interruption, stop_on_signals
 from paysim_cli.runs.layout import MANIFEST_FILE, PROFILE_FILE, UNDELIVERED_FILE, run_directory
 from paysim_cli.settings import Settings
@@ -94,12 +95,11 @@ class SimulationReport(BaseModel):
 
 @dataclass(frozen=True)
 class _Run:
-    """A planned run: its identity, where its files go, and each worker's share."""
+    """A planned run: everything decided before anything is opened or sent."""
 
     request: SimulationRequest
     transport: HubTarget
     workers: int
-    workers_chosen: bool  # from the rate (no --workers given)
     profile_name: str
     profile_path: Path
     profile: Profile
@@ -109,6 +109,9 @@ class _Run:
     run_dir: Path
     plans: list[WorkerPlan]
     planned_end: float
+    peak_rate: float  # the whole run's, all workers together
+    warnings: list[str]  # known from the plan alone (event times)
+    note: str | None  # workers chosen for the rate: said before the run starts
 
     @property
     def target(self) -> str:
@@ -127,36 +130,27 @@ def run_simulation(
     interruption: Interruption | None = None,
 ) -> SimulationReport:
     """Run a simulation to its end (or SIGINT/SIGTERM, or a target that refuses), then write its
-    manifest. With `interruption`, the caller owns the signal handling (the demo, around its stages)."""
+    manifest. With `interruption`, the caller owns the signal handling (the demo, around its stages).
+    Three steps: plan (nothing opened), run (the target opened once, warmed up before the clock), report."""
     warn = on_warning or (lambda message: None)
     run = _plan(settings, request)
-    warnings = event_time_warnings(datetime.fromtimestamp(run.start_ms / 1000, UTC), run.planned_end)
-    for warning in warnings:
+    for warning in run.warnings:
         warn(warning)
-    capacity = _prepare_target(settings, run)
-    if capacity is not None and on_capacity is not None:
-        on_capacity(capacity)
-    run.run_dir.mkdir(parents=True)
-    shutil.copyfile(run.profile_path, run.run_dir / PROFILE_FILE)
-
-    if run.workers_chosen and run.workers > 1 and on_note is not None:
-        on_note(
-            f"{run.workers} worker processes for {run.target} at this rate (one sends up to "
-            f"{EVENTHUB_EVENTS_PER_WORKER:,} events/s); --workers sets the number"
-        )
-    logger.info("run %s: %d workers publishing to %s", run.run_id, run.workers, run.target)
-    started_at = datetime.now(UTC)
+    if run.note is not None and on_note is not None:
+        on_note(run.note)
     owned = stop_on_signals(Interruption()) if interruption is None else nullcontext(interruption)
     with owned as stopping:
-        results = _execute(settings, run, clock or MonotonicClock(), on_progress, stopping)
-    manifest = _write_manifest(run, results, started_at, datetime.now(UTC))
+        executed = _Execution(settings, run, clock or MonotonicClock(), on_progress, stopping)
+        results = executed.run(on_capacity)
     late_warnings = sorted({warning for result in results for warning in result.warnings})
     for warning in late_warnings:
         warn(warning)
-    return _report(run, results, manifest, capacity, warnings + late_warnings, stopping)
+    manifest = _write_manifest(run, results, executed.started_at, datetime.now(UTC))
+    return _report(run, results, manifest, executed.capacity, run.warnings + late_warnings, stopping)
 
 
 def _plan(settings: Settings, request: SimulationRequest) -> _Run:
+    """Decide the run: its profile, seed, name, length, workers and their shares; open nothing."""
     _check_request(request)
     profile_name, profile_path, _ = find_profile(settings, request.profile)
     profile = load_profile(profile_path)
@@ -166,12 +160,34 @@ def _plan(settings: Settings, request: SimulationRequest) -> _Run:
     run_id = request.run_id or f"{start:%Y%m%dT%H%M%S}{start_ms % 1000:03d}Z-s{seed}"
     run_dir = run_directory(settings, run_id)
     transport = request.transport or default_transport(settings)
+    whole = _worker_plans(request, 1, profile_path, profile, seed, run_id, start_ms, run_dir)[0]
+    planned_end = whole.schedule().planned_end  # the whole run's schedule; each worker builds its share
+    _check_plannable(request, profile_name, planned_end, run_dir)
+    peak_rate = whole.rate_plan(profile).peak_rate(planned_end)
+    workers = request.workers or workers_for_rate(peak_rate, transport if request.output is None else None)
+    target = "file" if request.output is not None else str(transport)
+    return _Run(
+        request,
+        transport,
+        workers,
+        profile_name,
+        profile_path,
+        profile,
+        seed,
+        start_ms,
+        run_id,
+        run_dir,
+        _worker_plans(request, workers, profile_path, profile, seed, run_id, start_ms, run_dir),
+        planned_end,
+        peak_rate,
+        event_time_warnings(start, planned_end),
+        _workers_note(workers, target) if request.workers is None and workers > 1 else None,
+    )
 
-    def plans_for(workers: int) -> list[WorkerPlan]:
-        return _worker_plans(request, workers, profile_path, profile, seed, run_id, start_ms, run_dir)
 
-    plans = plans_for(request.workers or 1)
-    planned_end = plans[0].schedule().planned_end
+def _check_plannable(
+    request: SimulationRequest, profile_name: str, planned_end: float, run_dir: Path
+) -> None:
     if math.isinf(planned_end):
         raise PaysimError(
             "count_unreachable",
@@ -182,30 +198,17 @@ def _plan(settings: Settings, request: SimulationRequest) -> _Run:
     if run_dir.exists():
         raise PaysimError(
             "run_exists",
-            f"run {run_id} already exists in {run_dir.parent}",
+            f"run {run_dir.name} already exists in {run_dir.parent}",
             "name this one with --run-id (a run is named by its start time and seed), "
             "or change --start-time or --seed",
             exit_code=ExitCode.CONFLICT,
         )
-    workers = request.workers
-    if workers is None:
-        peak = plans[0].rate_plan(profile).peak_rate(planned_end)
-        workers = workers_for_rate(peak, transport if request.output is None else None)
-        plans = plans_for(workers) if workers > 1 else plans
-    return _Run(
-        request,
-        transport,
-        workers,
-        request.workers is None,
-        profile_name,
-        profile_path,
-        profile,
-        seed,
-        start_ms,
-        run_id,
-        run_dir,
-        plans,
-        planned_end,
+
+
+def _workers_note(workers: int, target: str) -> str:
+    return (
+        f"{workers} worker processes for {target} at this rate (one sends up to "
+        f"{EVENTHUB_EVENTS_PER_WORKER:,} events/s); --workers sets the number"
     )
 
 
@@ -247,16 +250,6 @@ def workers_for_rate(peak_rate: float, transport: HubTarget | None) -> int:
     if transport is not HubTarget.EVENTHUB:
         return 1
     return max(1, min(MAX_WORKERS, math.ceil(peak_rate / EVENTHUB_EVENTS_PER_WORKER)))
-
-
-def _prepare_target(settings: Settings, run: _Run) -> CapacityCheck | None:
-    """Fail early on a hub that is not there; for Event Hubs, check the planned peak fits it."""
-    if run.request.output is not None:
-        return None
-    partitions = _partition_count(settings, run.transport)
-    if run.transport is not HubTarget.EVENTHUB:
-        return None
-    return _check_capacity(run.request, run.plans[0], run.profile, run.planned_end, partitions, run.workers)
 
 
 def _write_manifest(
@@ -386,72 +379,98 @@ def _share(count: int | None, worker: int, workers: int) -> int | None:
     return count // workers + (1 if worker < count % workers else 0)
 
 
-def _partition_count(settings: Settings, target: HubTarget) -> int:
-    publisher = open_target(settings, target, None)
-    try:
-        return len(publisher.partition_ids())
-    finally:
-        publisher.close()
+class _Execution:
+    """Running a planned run. The target is opened once here and warmed up before the schedule's clock
+    starts (a worker process opens and warms up its own: with several, this process opens it only to
+    check the hub is there and fits the run)."""
 
+    def __init__(
+        self,
+        settings: Settings,
+        run: _Run,
+        clock: Clock,
+        on_progress: Callable[[RunProgress], None] | None,
+        interruption: Interruption,
+    ) -> None:
+        self._settings, self._run, self._clock = settings, run, clock
+        self._on_progress, self._interruption = on_progress, interruption
+        self.capacity: CapacityCheck | None = None
+        self.started_at = datetime.now(UTC)
 
-def _check_capacity(
-    request: SimulationRequest,
-    plan: WorkerPlan,
-    profile: Profile,
-    planned_end: float,
-    partitions: int,
-    workers: int,
-) -> CapacityCheck:
-    """Compare the planned peak with the hub; the event size is measured on the run's first events."""
-    sample = plan.generator(profile).block(0, plan.schedule().times(0, 1000))
-    mean_bytes = sum(len(body) for body in sample.bodies) / len(sample)
-    return check_capacity(
-        peak_rate=plan.rate_plan(profile).peak_rate(planned_end) * workers,
-        mean_event_bytes=mean_bytes,
-        partitions=partitions,
-        throughput_units=request.throughput_units,
-    )
+    def run(self, on_capacity: Callable[[CapacityCheck], None] | None) -> list[WorkerResult]:
+        run = self._run
+        if len(run.plans) > 1:
+            if run.request.output is None:
+                with closing(open_target(self._settings, run.transport, None)) as publisher:
+                    self._check_target(publisher, on_capacity)
+            self._start_directory()
+            return self._in_processes()
+        opened = time.monotonic()
+        with closing(open_target(self._settings, run.transport, run.request.output)) as publisher:
+            self._check_target(publisher, on_capacity)
+            self._start_directory()
+            publisher.warm_up()  # the schedule's clock starts once the publisher's links are open
+            setup = time.monotonic() - opened
+            result = run_worker(
+                run.plans[0],
+                publisher,
+                clock=self._clock,
+                started=self._clock.now(),
+                should_stop=self._interruption.is_set,
+                on_progress=lambda progress: self._report([progress]),
+            )
+        result.setup_seconds = setup
+        return [result]
 
+    def _check_target(
+        self, publisher: EventPublisher, on_capacity: Callable[[CapacityCheck], None] | None
+    ) -> None:
+        """Fail early on a hub that is not there; for Event Hubs, check the planned peak fits it."""
+        run = self._run
+        if run.request.output is not None:
+            return
+        partitions = len(publisher.partition_ids())
+        if run.transport is not HubTarget.EVENTHUB:
+            return
+        self.capacity = _check_capacity(run, partitions)
+        if on_capacity is not None:
+            on_capacity(self.capacity)
 
-def _execute(
-    settings: Settings,
-    run: _Run,
-    clock: Clock,
-    on_progress: Callable[[RunProgress], None] | None,
-    interruption: Interruption,
-) -> list[WorkerResult]:
-    def report(progresses: list[WorkerProgress]) -> None:
-        if on_progress is not None:
-            on_progress(combine(progresses)[0])
+    def _start_directory(self) -> None:
+        run = self._run
+        run.run_dir.mkdir(parents=True)
+        shutil.copyfile(run.profile_path, run.run_dir / PROFILE_FILE)
+        logger.info("run %s: %d workers publishing to %s", run.run_id, run.workers, run.target)
+        self.started_at = datetime.now(UTC)
 
-    if len(run.plans) > 1:
+    def _in_processes(self) -> list[WorkerResult]:
         from paysim_cli.simulator.workers import run_in_processes
 
         return run_in_processes(
-            settings,
-            run.plans,
-            target=run.transport,
-            output=run.request.output,
-            should_stop=interruption.is_set,
-            on_progress=report,
+            self._settings,
+            self._run.plans,
+            target=self._run.transport,
+            output=self._run.request.output,
+            should_stop=self._interruption.is_set,
+            on_progress=self._report,
         )
-    opened = time.monotonic()
-    publisher = open_target(settings, run.transport, run.request.output)
-    try:
-        publisher.warm_up()  # the schedule's clock starts once the publisher's links are open
-        setup = time.monotonic() - opened
-        result = run_worker(
-            run.plans[0],
-            publisher,
-            clock=clock,
-            started=clock.now(),
-            should_stop=interruption.is_set,
-            on_progress=lambda progress: report([progress]),
-        )
-    finally:
-        publisher.close()
-    result.setup_seconds = setup
-    return [result]
+
+    def _report(self, progresses: list[WorkerProgress]) -> None:
+        if self._on_progress is not None:
+            self._on_progress(combine(progresses)[0])
+
+
+def _check_capacity(run: _Run, partitions: int) -> CapacityCheck:
+    """Compare the planned peak with the hub; the event size is measured on the run's first events."""
+    plan = run.plans[0]
+    sample = plan.generator(run.profile).block(0, plan.schedule().times(0, 1000))
+    mean_bytes = sum(len(body) for body in sample.bodies) / len(sample)
+    return check_capacity(
+        peak_rate=run.peak_rate,
+        mean_event_bytes=mean_bytes,
+        partitions=partitions,
+        throughput_units=run.request.throughput_units,
+    )
 
 
 def _raise_worker_failure(results: list[WorkerResult], manifest: Path) -> None:
