@@ -35,11 +35,13 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hub import payment_body
 
-from paysim_cli.hub.amqp.process import EndpointProcess, emulator_connection_string
 from paysim_cli.hub.local_log import LocalEventLog
+from paysim_cli.local.amqp import EndpointProcess
 from paysim_cli.local.processes import free_port
+from paysim_cli.local.state import eventhub_connection_string
 
 PARTITIONS = 4
+BENCH_KEY = "YmVuY2gta2V5"
 # Span (start, end) of the timed part, and the CPU seconds the process spent in it.
 Report = tuple[float, float, float]
 
@@ -208,8 +210,8 @@ def main() -> None:
             event_log = Path(directory) / "hub" / "events.db"
             LocalEventLog.create(event_log, PARTITIONS).close()
             endpoint = EndpointProcess(Path(directory) / "amqp", event_log)
-            state = endpoint.start(free_port(), "payments")
-            connection_string = emulator_connection_string(state.port, "payments")
+            state = endpoint.start(free_port(), "payments", BENCH_KEY)  # as `local up` runs it: keyed
+            connection_string = eventhub_connection_string(state.port, "payments", BENCH_KEY)
             try:
                 process = psutil.Process(state.pid)
                 published = run(publish, connection_string, process, processes, options.events)

@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, quote_plus, urlparse
 
 SAS_TOKEN_TYPE = "servicebus.windows.net:sastoken"
 SAS_PREFIX = "SharedAccessSignature "
+# Where the endpoint's process reads its key: never its command line, which other users can read.
+SAS_KEY_VARIABLE = "PAYSIM_AMQP_SAS_KEY"
 
 
 @dataclass(frozen=True, slots=True)
