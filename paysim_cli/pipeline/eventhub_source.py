@@ -1,11 +1,21 @@
 """The Event Hubs source of `paysim pipeline run`: the SDK's consumer client, load-balanced across the
 worker processes by the Blob checkpoint store, feeding the function the same invocations as the local log.
 
-Each worker runs one `EventHubConsumerClient.receive_batch` with a `BlobCheckpointStore`: the SDK's load
-balancer shares the partitions among the workers through the store's ownership blobs, and a partition
-starts after its checkpoint (or at the oldest event when it has none). A batch's checkpoint is written
-only after the function returned for it; a raising invocation is retried in-process with backoff until
-it succeeds or the host stops, so the SDK never moves past an unprocessed batch.
+The host knows how many workers it runs, so the partitions are assigned, not balanced: worker i of n
+receives the partitions at positions i, i + n, ... of the hub's list, each through its own
+`EventHubConsumerClient.receive_batch(partition_id=...)`, with a `BlobCheckpointStore` for where each
+partition starts (after its checkpoint, or at the oldest event when it has none). The SDK's load
+balancer would instead start a run by moving partitions between workers as they come up, each move
+stealing a receiver link (`amqp:link:stolen`) and delivering the batch in flight twice. An assigned
+partition changes owner only when its worker crashed and the host restarted it, after the old process
+ended: the old owner has stopped before the new one commits. A receiver is exclusive (owner level 0
+with a checkpoint store), so another host on the same consumer group takes the link over rather than
+reading along.
+
+A batch's checkpoint is written only after the function returned for it; a raising invocation is
+retried in place with backoff until it succeeds or the host stops, so no receiver moves past an
+unprocessed batch. The partitions' receivers call back on their own threads; invocations run one at a
+time, as with the local log.
 """
 
 from __future__ import annotations
@@ -30,11 +40,6 @@ if TYPE_CHECKING:
     from azure.eventhub.extensions.checkpointstoreblob import BlobCheckpointStore
 
 CHECKPOINT_CONTAINER = "eventhub-checkpoints"
-# How often a worker's load balancer looks at the ownership blobs, and when an owner that stopped
-# renewing (killed, hung) loses its partitions: the SDK's defaults (30 s, 180 s) are made for long-lived
-# hosts; the local host starts and stops with each command.
-LOAD_BALANCING_SECONDS = 1.0
-OWNERSHIP_EXPIRY_SECONDS = 10.0
 STOP_POLL_SECONDS = 0.1
 # Link credit per partition receiver, in batches: the next batch is on its way while the function runs
 # (the SDK's default prefetch, 300, is below the host's default batch of 500 and held batches back until
@@ -76,6 +81,11 @@ def checkpoint_store(settings: Settings) -> BlobCheckpointStore:
     raise blob_not_configured(settings)
 
 
+def assigned_partitions(partition_ids: list[str], worker: int, workers: int) -> list[str]:
+    """Worker `worker` of `workers`'s partitions: every `workers`-th of the hub's, from position `worker`."""
+    return partition_ids[worker::workers]
+
+
 def run_eventhub_consumer(
     plan: ConsumerPlan,
     function: HostedFunction,
@@ -84,7 +94,7 @@ def run_eventhub_consumer(
     sleep: Callable[[float], object] = time.sleep,
     on_progress: Callable[[ConsumerStats], None] | None = None,
 ) -> ConsumerStats:
-    """Consume the partitions the load balancer gives this worker until `should_stop`; its counters."""
+    """Consume the partitions assigned to this worker until `should_stop`; its counters."""
     from azure.eventhub import EventHubConsumerClient
 
     client: EventHubConsumerClient = create_client(
@@ -92,15 +102,13 @@ def run_eventhub_consumer(
         plan.settings,
         consumer_group=plan.consumer_group,
         checkpoint_store=checkpoint_store(plan.settings),
-        load_balancing_interval=LOAD_BALANCING_SECONDS,
-        partition_ownership_expiration_interval=OWNERSHIP_EXPIRY_SECONDS,
     )
     return _EventHubLoop(plan, function, client, should_stop, sleep, on_progress).run()
 
 
 class _EventHubLoop:
-    """One worker's `receive_batch`: the SDK calls back on this thread, one partition after another, so
-    invocations run one at a time, as with the local log; a second thread closes the client on stop."""
+    """One worker's partitions, each received on a thread of its own (`receive_batch` with its
+    partition_id); a lock runs the invocations one at a time; this thread closes the client on stop."""
 
     def __init__(
         self,
@@ -118,13 +126,38 @@ class _EventHubLoop:
         self._delivery = BatchDelivery(plan, function, self._stats)
         self._owned: set[str] = set()
         self._next_report = 0.0
-        self._finished = threading.Event()
+        # Invocations and the worker's reports (one pipe to the host), one thread at a time.
+        self._invoking = threading.RLock()
+        self._failures: list[BaseException] = []
+        self._ended = threading.Event()
 
     def run(self) -> ConsumerStats:
-        closer = threading.Thread(
-            target=self._close_on_stop, name=f"eventhub-stop-{self._plan.worker}", daemon=True
-        )
-        closer.start()
+        with mapped_errors("listing partitions"):
+            partitions = assigned_partitions(
+                self._client.get_partition_ids(), self._plan.worker, self._plan.workers
+            )
+        receivers = [
+            threading.Thread(
+                target=self._receive, args=(partition_id,), name=f"eventhub-{partition_id}", daemon=True
+            )
+            for partition_id in partitions
+        ]
+        for receiver in receivers:
+            receiver.start()
+        try:
+            while not (self._should_stop() or self._ended.wait(STOP_POLL_SECONDS)):
+                with self._invoking:
+                    self._report()
+        finally:
+            self._client.close()  # ends every receive_batch once the batch in flight is done
+            for receiver in receivers:
+                receiver.join()
+        if self._failures:
+            raise self._failures[0]
+        self._stats.partitions = sorted(self._owned, key=int)
+        return self._stats
+
+    def _receive(self, partition_id: str) -> None:
         try:
             with mapped_errors("receiving"):
                 self._client.receive_batch(
@@ -132,41 +165,36 @@ class _EventHubLoop:
                     on_error=self._on_error,
                     on_partition_initialize=self._on_partition_initialize,
                     on_partition_close=self._on_partition_close,
+                    partition_id=partition_id,
                     max_batch_size=self._plan.batch_size,
                     max_wait_time=max(self._plan.max_wait_seconds, 0.001),
                     prefetch=self._plan.batch_size * PREFETCH_BATCHES,
                     starting_position="-1",
                 )
-        finally:
-            self._finished.set()
-            closer.join()
-        self._stats.partitions = sorted(self._owned, key=int)
-        return self._stats
-
-    def _close_on_stop(self) -> None:
-        while not (self._should_stop() or self._finished.wait(STOP_POLL_SECONDS)):
-            pass
-        self._client.close()  # ends receive_batch once the batch in flight is done
+        except Exception as error:  # noqa: BLE001 - re-raised on the worker's thread, which stops the rest
+            self._failures.append(error)
+            self._ended.set()
 
     def _on_event_batch(self, partition: SdkPartitionContext, batch: list[EventData]) -> None:
-        if batch and not self._should_stop():
-            events = [received_event(data, partition.partition_id) for data in batch]
-            context = PartitionContext(
-                partition.eventhub_name, self._plan.consumer_group, partition.partition_id
-            )
-            # The SDK calls back one partition after another: the retry must happen here, in place.
-            if self._delivery.deliver(
-                context,
-                events,
-                should_stop=self._should_stop,
-                sleep=self._sleep,
-                still_owned=self._still_owned,
-            ):
-                partition.update_checkpoint(batch[-1])
-        self._report()
+        with self._invoking:
+            if batch and not self._should_stop():
+                events = [received_event(data, partition.partition_id) for data in batch]
+                context = PartitionContext(
+                    partition.eventhub_name, self._plan.consumer_group, partition.partition_id
+                )
+                # Each partition's receiver waits for its callback: the retry must happen here, in place.
+                if self._delivery.deliver(
+                    context,
+                    events,
+                    should_stop=self._should_stop,
+                    sleep=self._sleep,
+                    still_owned=self._still_owned,
+                ):
+                    partition.update_checkpoint(batch[-1])
+            self._report()
 
     def _still_owned(self, partition_id: str) -> bool:
-        # The SDK renews ownership itself and closes a partition it lost (on_partition_close).
+        # The SDK closes a partition whose link another receiver took over (on_partition_close).
         self._report()
         return partition_id in self._owned
 
@@ -178,8 +206,8 @@ class _EventHubLoop:
             self._next_report = now + PROGRESS_INTERVAL_SECONDS
 
     def _on_error(self, partition: SdkPartitionContext | None, error: Exception) -> None:
-        # The SDK retries receiving and load balancing itself; this only tells what went wrong.
-        where = f"partition {partition.partition_id}" if partition is not None else "load balancing"
+        # The SDK retries receiving itself; this only tells what went wrong.
+        where = f"partition {partition.partition_id}" if partition is not None else "receiving"
         logger.warning("%s: %s", where, hub_error_from(error, "receiving").message)
 
     def _on_partition_initialize(self, partition: SdkPartitionContext) -> None:

@@ -167,6 +167,7 @@ class PipelineHost:
                 batch_size=request.batch_size,
                 max_wait_seconds=request.max_wait_ms / 1000,
                 source=request.source,
+                workers=request.workers,
                 owner_id=f"paysim-host-{host_id}-{worker}",
             )
             for worker in range(request.workers)

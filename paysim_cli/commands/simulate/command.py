@@ -20,7 +20,7 @@ from paysim_cli.commands.options import (
     chosen_transport,
     validated,
 )
-from paysim_cli.context import app_context
+from paysim_cli.context import AppContext, app_context
 from paysim_cli.output import latencies, plural
 from paysim_cli.simulator.generator import PartitionKeyField
 from paysim_cli.simulator.request import SimulationRequest
@@ -85,9 +85,6 @@ def simulate(
     report and manifest cover what was sent, and the exit status is 130 or 143. Without --workers, one
     worker process, or over --transport eventhub as many as the rate needs.
     """
-    from paysim_cli.commands.simulate.live import live_view
-    from paysim_cli.simulator.simulation import run_simulation
-
     state = app_context(ctx, json_output)
     request = validated(
         ctx,
@@ -106,6 +103,16 @@ def simulate(
         watch=watch,
         throughput_units=throughput_units,
     )
+    report = _run(state, request)
+    finish_interruptible(
+        state.output, report, lambda console: render_report(console, report), report.interrupted_by
+    )
+
+
+def _run(state: AppContext, request: SimulationRequest) -> SimulationReport:
+    """The run with its live view; capacity warnings, notes and undelivered events said on stderr."""
+    from paysim_cli.commands.simulate.live import live_view
+    from paysim_cli.simulator.simulation import run_simulation
 
     def warn_capacity(check: CapacityCheck) -> None:
         for warning in check.warnings:
@@ -122,9 +129,7 @@ def simulate(
         )
     if report.failed:
         state.output.warn(f"{plural(report.failed, 'event')} not delivered: they are in {report.undelivered}")
-    finish_interruptible(
-        state.output, report, lambda console: render_report(console, report), report.interrupted_by
-    )
+    return report
 
 
 def render_report(console: Console, report: SimulationReport) -> None:

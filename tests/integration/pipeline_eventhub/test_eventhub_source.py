@@ -17,6 +17,7 @@ from paysim_cli.hub.transport import OutgoingEvent
 from paysim_cli.pipeline.consumer import ConsumerPlan, ConsumerStats
 from paysim_cli.pipeline.eventhub_source import (
     CHECKPOINT_CONTAINER,
+    assigned_partitions,
     checkpoint_store,
     prepare_checkpoint_store,
     run_eventhub_consumer,
@@ -119,3 +120,11 @@ def test_without_blob_storage_there_is_no_checkpoint_store(settings: Settings) -
         with pytest.raises(PaysimError) as raised:
             make(settings)
         assert raised.value.code == "blob_not_configured"
+
+
+def test_each_worker_is_assigned_every_nth_partition() -> None:
+    partitions = [str(number) for number in range(8)]
+    shares = [assigned_partitions(partitions, worker, 3) for worker in range(3)]
+    assert shares == [["0", "3", "6"], ["1", "4", "7"], ["2", "5"]]
+    assert assigned_partitions(partitions, 0, 1) == partitions
+    assert assigned_partitions(["0", "1"], 2, 3) == []  # more workers than partitions: one idles
