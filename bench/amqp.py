@@ -13,7 +13,11 @@ and the client processes' own (`SDK send` / `SDK receive`, the SDK's Python work
 publisher: a long run less a short one, so start-up cancels out), and the rate one worker sustains at
 half a core, the ceiling `simulate` divides a rate by to choose its workers (simulator/workers.py).
 
-    .venv/bin/python bench/amqp.py [--events 40000] [--processes 1 2]
+    .venv/bin/python bench/amqp.py [--events 40000] [--processes 1 2] [--before /tmp/paysim-main]
+
+With `--before DIR` (a checkout of older code, e.g. `git archive main`), the same phases run first with
+that code's endpoint (its own log schema, no key) and simulate worker, under the same load: a
+before/after in one run. The SDK clients are the same in both.
 """
 
 from __future__ import annotations
@@ -35,9 +39,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hub import payment_body
 
-from paysim_cli.hub.local_log import LocalEventLog
-from paysim_cli.local.amqp import EndpointProcess
-from paysim_cli.local.processes import free_port
+from paysim_cli.local.amqp import MODULE, EndpointProcess
+from paysim_cli.local.processes import free_port, start_service, terminate
 from paysim_cli.local.state import eventhub_connection_string
 
 PARTITIONS = 4
@@ -171,15 +174,56 @@ def run(
     )
 
 
-def simulate_worker_us(connection_string: str, directory: Path, events: int) -> float:
+@dataclass(frozen=True)
+class Code:
+    """The code the endpoint and the simulate worker run: this tree, or another on PYTHONPATH (`--before`)."""
+
+    label: str
+    root: Path | None = None
+
+    def environment(self, **variables: str) -> dict[str, str]:
+        environment = {**os.environ, **variables}
+        if self.root is not None:
+            environment["PYTHONPATH"] = f"{self.root}:{self.root / 'function'}"
+        return environment
+
+    def create_log(self, event_log: Path) -> None:
+        """A fresh log as that code writes it (its own schema)."""
+        import subprocess
+
+        script = "import sys, pathlib; from paysim_cli.hub.local_log import LocalEventLog as Log; "
+        script += f"Log.create(pathlib.Path(sys.argv[1]), {PARTITIONS}).close()"
+        command = [sys.executable, "-c", script, str(event_log)]
+        subprocess.run(command, env=self.environment(), check=True, cwd=event_log.parent)
+
+    def start_endpoint(self, directory: Path, event_log: Path) -> tuple[int, str]:
+        """The endpoint as `paysim local up` starts it (its own process; keyed, for this tree); its pid
+        and connection string."""
+        if self.root is None:
+            state = EndpointProcess(directory / "amqp", event_log).start(free_port(), "payments", BENCH_KEY)
+            return state.pid, eventhub_connection_string(state.port, "payments", BENCH_KEY)
+        port = free_port()
+        command = [sys.executable, "-m", MODULE, "--event-log", str(event_log), "--port", str(port)]
+        log_file = directory / "amqp.log"
+        pid = start_service(
+            command,
+            port=port,
+            log_file=log_file,
+            code="amqp",
+            label="the endpoint",
+            timeout=60,
+            env=self.environment(),
+        )
+        return pid, eventhub_connection_string(port, "payments", None)
+
+
+def simulate_worker_us(code: Code, connection_string: str, directory: Path, events: int) -> float:
     """CPU µs per event of one `paysim simulate --target eventhub` worker process."""
     import subprocess
 
-    environment = {
-        **os.environ,
-        "PAYSIM_STATE_DIR": str(directory / "simulate"),
-        "PAYSIM_EVENTHUB_CONNECTION_STRING": connection_string,
-    }
+    environment = code.environment(
+        PAYSIM_STATE_DIR=str(directory / "simulate"), PAYSIM_EVENTHUB_CONNECTION_STRING=connection_string
+    )
 
     def cpu_seconds(count: int) -> float:
         paysim = str(Path(sys.executable).with_name("paysim"))
@@ -196,42 +240,55 @@ def simulate_worker_us(connection_string: str, directory: Path, events: int) -> 
     return (cpu_seconds(events + 2_000) - cpu_seconds(2_000)) / events * 1e6
 
 
+def measure(code: Code, options: argparse.Namespace) -> None:
+    """Every phase with `code`'s endpoint and simulate worker, printed."""
+    worker_us = 0.0
+    for processes in options.processes:
+        with tempfile.TemporaryDirectory() as directory:
+            event_log = Path(directory) / "hub" / "events.db"
+            event_log.parent.mkdir()
+            code.create_log(event_log)
+            pid, connection_string = code.start_endpoint(Path(directory), event_log)
+            try:
+                process = psutil.Process(pid)
+                published = run(publish, connection_string, process, processes, options.events)
+                received = run(receive, connection_string, process, processes, options.events)
+                if processes == options.processes[-1]:
+                    worker_us = simulate_worker_us(code, connection_string, Path(directory), options.events)
+            finally:
+                terminate(pid, timeout=5)
+        label = f"{code.label}, {processes} client process{'es' if processes > 1 else ''}"
+        print(
+            f"{label}: {options.events:,} events of ~400 bytes, {PARTITIONS} partitions, "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n"
+            f"  publish: {published.rate:>9,.0f} events/s   CPU per event: "
+            f"SDK send {published.client_us:6.1f} µs, endpoint publish {published.endpoint_us:6.1f} µs\n"
+            f"  receive: {received.rate:>9,.0f} events/s   CPU per event: "
+            f"SDK receive {received.client_us:6.1f} µs, endpoint deliver {received.endpoint_us:6.1f} µs",
+            flush=True,
+        )
+    print(
+        f"{code.label}: simulate --target eventhub, one worker process: {worker_us:.1f} µs CPU per event, "
+        f"{0.5e6 / worker_us:,.0f} events/s at half a core",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=40_000)
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--before", type=Path, help="also measure this code tree first (`git archive main`)")
     options = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    worker_us = 0.0
-    for processes in options.processes:
-        with tempfile.TemporaryDirectory() as directory:
-            event_log = Path(directory) / "hub" / "events.db"
-            LocalEventLog.create(event_log, PARTITIONS).close()
-            endpoint = EndpointProcess(Path(directory) / "amqp", event_log)
-            state = endpoint.start(free_port(), "payments", BENCH_KEY)  # as `local up` runs it: keyed
-            connection_string = eventhub_connection_string(state.port, "payments", BENCH_KEY)
-            try:
-                process = psutil.Process(state.pid)
-                published = run(publish, connection_string, process, processes, options.events)
-                received = run(receive, connection_string, process, processes, options.events)
-                if processes == options.processes[-1]:
-                    worker_us = simulate_worker_us(connection_string, Path(directory), options.events)
-            finally:
-                EndpointProcess.stop(state)
-        label = f"{processes} client process{'es' if processes > 1 else ''}"
-        print(
-            f"{label}: {options.events:,} events of ~400 bytes, {PARTITIONS} partitions\n"
-            f"  publish: {published.rate:>9,.0f} events/s   CPU per event: "
-            f"SDK send {published.client_us:6.1f} µs, endpoint publish {published.endpoint_us:6.1f} µs\n"
-            f"  receive: {received.rate:>9,.0f} events/s   CPU per event: "
-            f"SDK receive {received.client_us:6.1f} µs, endpoint deliver {received.endpoint_us:6.1f} µs"
-        )
-    print(
-        f"simulate --target eventhub, one worker process: {worker_us:.1f} µs CPU per event, "
-        f"{0.5e6 / worker_us:,.0f} events/s at half a core"
+    codes = (
+        [Code("after")]
+        if options.before is None
+        else [Code("before", options.before.resolve()), Code("after")]
     )
+    for code in codes:
+        measure(code, options)
 
 
 if __name__ == "__main__":

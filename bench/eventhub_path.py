@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,14 @@ def demo(tree: Tree, rate: float, duration: float) -> str:
     )
 
 
+def _timed(measure: Callable[[Tree, float, float], str], tree: Tree, rate: float, duration: float) -> str:
+    """The measure's line, or that it did not finish within the time-out (a figure too, under load)."""
+    try:
+        return measure(tree, rate, duration)
+    except subprocess.TimeoutExpired as expired:
+        return f"{tree.label:>6} {measure.__name__}: did not finish within {expired.timeout:.0f} s"
+
+
 def main(arguments: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -115,11 +123,11 @@ def main(arguments: Sequence[str] | None = None) -> None:
                 tree.paysim("local", "up")
             for tree in trees:
                 print(load(), flush=True)
-                print(simulate(tree, options.rate, options.duration), flush=True)
+                print(_timed(simulate, tree, options.rate, options.duration), flush=True)
             if not options.skip_demo:
                 for tree in trees:
                     print(load(), flush=True)
-                    print(demo(tree, options.demo_rate, options.duration), flush=True)
+                    print(_timed(demo, tree, options.demo_rate, options.duration), flush=True)
         finally:
             for tree in trees:
                 tree.paysim("local", "down")
