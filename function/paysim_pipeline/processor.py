@@ -42,7 +42,7 @@ from paysim_pipeline.validate import EventValidator, event_time_rejections
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = ["BatchOutcome", "BatchProcessor", "IncomingEvent"]
+__all__ = ["BatchOutcome", "BatchProcessor", "IncomingEvent", "PreparedBatch"]
 
 # Bodies the archive stores in base64: they are not JSON text.
 _NOT_JSON = frozenset({ErrorCode.EVENT_TOO_LARGE, ErrorCode.INVALID_UTF8, ErrorCode.NOT_JSON})
@@ -63,8 +63,8 @@ class BatchOutcome:
 
 
 @dataclass(frozen=True, slots=True)
-class _Prepared:
-    """A batch after the pure stages: valid events as columns, and the rejections."""
+class PreparedBatch:
+    """A batch after the pure stages: valid events as columns, and the rejections (by position)."""
 
     events: EventColumns
     rejections: list[Rejection]
@@ -102,8 +102,7 @@ class BatchProcessor:
     ) -> BatchOutcome:
         """Process one batch of a partition, in sequence order, with exactly-once effect on the tables."""
         delivered = len(events)
-        with _collector_paused():
-            prepared = self._prepare(events)
+        prepared = self.prepare(events)
         sink = self._sink()
         sink.ensure_dedupe_partitions(prepared.events.event_days)
         with sink.batch() as transaction:
@@ -134,7 +133,12 @@ class BatchProcessor:
             blob_name=name,
         )
 
-    def _prepare(self, events: Sequence[IncomingEvent]) -> _Prepared:
+    def prepare(self, events: Sequence[IncomingEvent]) -> PreparedBatch:
+        """The pure stages, no I/O: decode, validate (schema, business rules, event time), normalize."""
+        with _collector_paused():
+            return self._prepare(events)
+
+    def _prepare(self, events: Sequence[IncomingEvent]) -> PreparedBatch:
         config = self.config
         documents, positions, rejections = decode_bodies(
             [event.body for event in events], config.max_event_bytes
@@ -151,7 +155,7 @@ class BatchProcessor:
         if out_of_range:
             columns = columns.take(in_range.nonzero()[0])
             rejections += out_of_range
-        return _Prepared(columns, rejections)
+        return PreparedBatch(columns, rejections)
 
     def _archive_batch(
         self,
@@ -168,26 +172,28 @@ class BatchProcessor:
             min(sequence_numbers),
             max(sequence_numbers),
         )
+        return name, self.archive_raw_events(name, events, partition_id, rejections)
+
+    def archive_raw_events(
+        self, name: str, events: Sequence[IncomingEvent], partition_id: str, rejections: list[Rejection]
+    ) -> Future[None]:
+        """Start writing `events` to blob `name` (bodies that are not JSON in base64); the future raises
+        RawEventsUnavailable once the archive gave up."""
         undecodable = {rejection.position for rejection in rejections if rejection.error_code in _NOT_JSON}
-        return name, self._archive.store(name, events, partition_id, undecodable)
+        return self._archive.store(name, events, partition_id, undecodable)
 
     def _write(
         self,
         transaction: BatchTransaction,
         events: Sequence[IncomingEvent],
-        prepared: _Prepared,
+        prepared: PreparedBatch,
         partition_id: str,
     ) -> tuple[int, int]:
         """The batch's rows, in its transaction; returns (processed, duplicates dropped)."""
         valid = prepared.events
-        new_rows = transaction.claim_transactions(valid.transaction_ids, valid.event_days)
-        fresh = valid if len(new_rows) == len(valid) else valid.take(new_rows)
+        new_rows, fresh = self.aggregate_new_payments(transaction, valid)
         if len(fresh):
-            transaction.upsert_payment_metrics(payment_metrics(fresh), HISTOGRAM_BUCKETS)
             transaction.upsert_run_metrics(run_metrics(fresh))
-            dynamic = self._rules.evaluate(fresh)
-            if len(dynamic):
-                transaction.upsert_dynamic_metrics(dynamic)
         failed_runs: list[str | None] = []
         if prepared.rejections:
             failed_runs = transaction.insert_failed_items(
@@ -197,6 +203,20 @@ class BatchProcessor:
         if totals.run_id:
             transaction.upsert_run_totals(totals)
         return len(fresh), len(valid) - len(fresh)
+
+    def aggregate_new_payments(
+        self, transaction: BatchTransaction, valid: EventColumns
+    ) -> tuple[npt.NDArray[np.int64], EventColumns]:
+        """Record the valid events' transaction ids and add only the new ones to the payment and dynamic
+        metrics, in `transaction`; returns the new rows of `valid` and those events."""
+        new_rows = transaction.claim_transactions(valid.transaction_ids, valid.event_days)
+        fresh = valid if len(new_rows) == len(valid) else valid.take(new_rows)
+        if len(fresh):
+            transaction.upsert_payment_metrics(payment_metrics(fresh), HISTOGRAM_BUCKETS)
+            dynamic = self._rules.evaluate(fresh)
+            if len(dynamic):
+                transaction.upsert_dynamic_metrics(dynamic)
+        return new_rows, fresh
 
     def _sink(self) -> PostgresSink:
         sink: PostgresSink | None = getattr(self._local, "sink", None)
@@ -222,8 +242,8 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _after(
-    events: Sequence[IncomingEvent], prepared: _Prepared, fresh: list[int]
-) -> tuple[list[IncomingEvent], _Prepared]:
+    events: Sequence[IncomingEvent], prepared: PreparedBatch, fresh: list[int]
+) -> tuple[list[IncomingEvent], PreparedBatch]:
     """The part of a batch after the checkpoint, positions renumbered within it."""
     renumbered = np.full(len(events), -1, dtype=np.int64)
     renumbered[fresh] = np.arange(len(fresh))
@@ -236,7 +256,7 @@ def _after(
         for rejection in prepared.rejections
         if renumbered[rejection.position] >= 0
     ]
-    return [events[position] for position in fresh], _Prepared(columns, rejections)
+    return [events[position] for position in fresh], PreparedBatch(columns, rejections)
 
 
 def _failed_items(events: Sequence[IncomingEvent], rejections: list[Rejection]) -> FailedItemRows:
