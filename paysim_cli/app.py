@@ -15,6 +15,7 @@ from paysim_cli.commands import (
     config,
     db,
     demo,
+    dlq,
     hub,
     infra,
     local,
@@ -89,6 +90,7 @@ app.add_typer(pipeline.app, name="pipeline")
 app.command("verify")(verify.verify)
 app.add_typer(metrics.app, name="metrics")
 app.command("demo")(demo.demo)
+app.add_typer(dlq.app, name="dlq")
 
 
 def _print_version(value: bool) -> None:
