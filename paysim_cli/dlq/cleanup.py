@@ -57,7 +57,6 @@ def purge_failed_items(settings: Settings, request: PurgeRequest) -> PurgeReport
         )
     cutoff = datetime.now(UTC) - request.older_than
     params = {"status": str(request.status), "cutoff": cutoff}
-    with store.dlq_connection(settings, "purge", autocommit=False) as conn, conn.transaction():
-        (history,) = conn.execute(store.COUNT_HISTORY_OF_PURGED, params).fetchone() or (0,)
-        (deleted,) = conn.execute(store.PURGE, params).fetchone() or (0,)
+    with store.dlq_connection(settings, "purge") as conn:
+        deleted, history = conn.execute(store.PURGE, params).fetchone() or (0, 0)
     return PurgeReport(status=request.status, cutoff=cutoff, deleted=deleted, history_deleted=history)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from paysim_cli.dlq.bounds import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PAGE,
+    DEFAULT_WORKERS,
     DURATION,
     KNOWN_CODES,
     KNOWN_STAGES,
@@ -20,6 +21,7 @@ from paysim_cli.dlq.bounds import (
     MAX_PAGE,
     MAX_RATE,
     MAX_REASON_CHARS,
+    MAX_WORKERS,
     ItemStatus,
     Route,
     parse_duration,
@@ -104,6 +106,7 @@ class ReplayRequest(BaseModel):
     rate: float | None = Field(None, gt=0, le=MAX_RATE)  # items per second
     limit: int | None = Field(None, ge=1)
     batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, le=MAX_BATCH_SIZE)
+    workers: int = Field(DEFAULT_WORKERS, ge=1, le=MAX_WORKERS)  # batches in flight at once
     confirmed: bool = False
 
     @field_validator("filter")

@@ -83,6 +83,7 @@ OPTION_NAMES = {
     "after_id": "--after-id",
     "rate": "--rate",
     "batch_size": "--batch-size",
+    "workers": "--workers",
     "reason": "--reason",
     "older_than": "--older-than",
     "output": "--output",

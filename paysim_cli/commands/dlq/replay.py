@@ -25,7 +25,14 @@ from paysim_cli.commands.dlq.options import (
 from paysim_cli.commands.dlq.render import render_replay
 from paysim_cli.commands.options import DatabaseUrlOption, JsonOption
 from paysim_cli.context import app_context
-from paysim_cli.dlq.bounds import CONFIRM_THRESHOLD, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, Route
+from paysim_cli.dlq.bounds import (
+    CONFIRM_THRESHOLD,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_WORKERS,
+    MAX_BATCH_SIZE,
+    MAX_WORKERS,
+    Route,
+)
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.hub.targets import HubTarget
 from paysim_cli.output import to_jsonable
@@ -68,6 +75,12 @@ def replay(
     batch_size: Annotated[
         int, typer.Option("--batch-size", help=f"Items per transaction, at most {MAX_BATCH_SIZE}.")
     ] = DEFAULT_BATCH_SIZE,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", help=f"Batches in flight at once, each its own transaction (1-{MAX_WORKERS})."
+        ),
+    ] = DEFAULT_WORKERS,
     from_file: Annotated[
         Path | None,
         typer.Option("--from-file", help="Replay the (edited) payloads of `dlq export`'s file, by id."),
@@ -99,6 +112,7 @@ def replay(
         rate=rate,
         limit=limit,
         batch_size=batch_size,
+        workers=workers,
         confirmed=yes,
     )
     edits = read_edits(from_file) if from_file is not None else None
