@@ -96,10 +96,14 @@ class EventReplayer:
     def transaction(self) -> Iterator[ReplayTransaction]:
         """A transaction to lock items, replay them and record their outcomes in: committed when the
         block ends, rolled back if it raises."""
+        connection = self._connect()
+        with connection.transaction():
+            yield ReplayTransaction(self, connection)
+
+    def _connect(self) -> Connection:
         if self._connection is None or self._connection.closed or self._connection.broken:
             self._connection = self._database.connect()
-        with self._connection.transaction():
-            yield ReplayTransaction(self, self._connection)
+        return self._connection
 
     def check(
         self, events: Sequence[ReplayEvent], claimed: set[tuple[str, int]] | None = None
@@ -121,8 +125,8 @@ class EventReplayer:
     def _already_processed(self, valid: EventColumns) -> set[int]:
         if not len(valid):
             return set()
-        connection = self._database.connect()
-        with connection, connection.transaction():
+        connection = self._connect()
+        with connection.transaction():
             connection.execute("SET TRANSACTION READ ONLY")
             ids = "{" + ",".join(valid.transaction_ids) + "}"
             row = connection.execute(ALREADY_PROCESSED, (ids, BigintArray(valid.event_days))).fetchone()

@@ -291,3 +291,32 @@ def test_discard_keeps_items_and_purge_is_the_only_delete(cli, dlq_env, ingest, 
     shown = cli("dlq", "purge", "--older-than", "0s", "--yes", env=dlq_env)
     assert shown.exit_code == 0, shown.output
     assert "purged 0 discarded items" in shown.stdout
+
+
+def test_an_item_that_breaks_its_batch_after_validation_is_isolated(
+    cli, dlq_env, ingest, bodies, metrics, query
+) -> None:
+    payloads = bodies(9)
+    ingest(payloads)
+    # Passes the schema, then fails converting its time (a leap second): stored as a failed item by an
+    # earlier pipeline, it must not stop the replay of the others in its batch.
+    poison = orjson.dumps({**orjson.loads(payloads[0]), "event_time": "2026-12-31T23:59:60.000Z"})
+    query(
+        "INSERT INTO failed_items (raw_payload, stage, error_code, error_message) "
+        "VALUES (%s, 'validate', 'schema_violation', 'stored by an earlier version')",
+        (poison,),
+    )
+    before = metrics()
+    report = data(cli("dlq", "replay", "--json", env=dlq_env))
+    assert (report["attempted"], report["processed"], report["failed"]) == (10, 9, 1)
+    assert metrics()["payments"][0] == before["payments"][0] + 9
+    ((status, attempts, stage, code, message),) = query(
+        "SELECT status, attempts, stage, error_code, error_message FROM failed_items WHERE id = 10"
+    )
+    assert (status, attempts) == ("pending", 2)
+    # Isolated by the replay (replay_failed), or refused by validation once the pipeline checks it.
+    assert (stage, code) in {
+        ("replay", "replay_failed"),
+        ("validate", "event_time_out_of_range"),
+        ("validate", "schema_violation"),
+    }, (stage, code, message)

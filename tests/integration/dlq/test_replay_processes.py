@@ -1,4 +1,5 @@
-"""Replays as real processes: two at once never process an item twice or count a payment twice, and
+"""Replays as real processes (two worker threads each): two at once never process an item twice or
+count a payment twice, and
 Ctrl-C (a real SIGINT) mid-replay leaves every item replayed and recorded, or untouched."""
 
 from __future__ import annotations
