@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import psycopg
 import pytest
+from dlq_results import PROFILES, RUN_ID
 
 from paysim_cli import migrations
 from paysim_cli.settings import Settings
@@ -24,8 +25,6 @@ from paysim_cli.simulator.profile_store import load_profile
 from paysim_pipeline.config import PipelineConfig
 from paysim_pipeline.processor import BatchProcessor, IncomingEvent
 
-PROFILES = Path(__file__).resolve().parents[3] / "profiles"
-RUN_ID = "20261201T000000000Z-s3"
 # The business rule the failed items broke at ingest: events at most an hour old. Replays run with the
 # default rule (a week), so the events made here, two hours old, are fixable by that change.
 STRICT_AGE_SECONDS = 3600

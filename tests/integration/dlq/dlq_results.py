@@ -1,10 +1,14 @@
-"""Reading `paysim dlq ... --json` results in tests."""
+"""What the DLQ tests share besides fixtures: constants, and reading `paysim ... --json` results."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
+
+PROFILES = Path(__file__).resolve().parents[3] / "profiles"
+RUN_ID = "20261201T000000000Z-s3"
 
 
 def data(result: Any) -> Any:

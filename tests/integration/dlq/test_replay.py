@@ -8,8 +8,7 @@ import gzip
 
 import orjson
 from azure.storage.blob import ContainerClient
-from conftest import RUN_ID
-from dlq_results import data, error
+from dlq_results import RUN_ID, data, error
 
 from paysim_cli.errors import ExitCode
 

@@ -9,8 +9,7 @@ from collections import Counter
 import numpy as np
 import orjson
 import pytest
-from conftest import PROFILES, RUN_ID
-from dlq_results import data, error
+from dlq_results import PROFILES, RUN_ID, data, error
 
 from paysim_cli.errors import ExitCode
 from paysim_cli.simulator.generator import EventGenerator, EventKind, MalformedKind
