@@ -151,7 +151,7 @@ def test_a_long_payload_is_truncated_at_a_terminal_only(cli, dlq_env, ingest) ->
     ("args", "option", "fragment"),
     [
         (["list", "--code", "bogus"], "--code", "unknown error code 'bogus'; known: event_too_large"),
-        (["list", "--stage", "sink"], "--stage", "unknown stage 'sink'"),
+        (["list", "--stage", "bogus"], "--stage", "unknown stage 'bogus'"),
         (["list", "--since", "yesterday"], "--since", "valid datetime"),
         (["list", "--since", "1h", "--until", "2h"], "--until", "must be after --since"),
         (["list", "--transaction-id", "42"], "--transaction-id", "UUID"),
