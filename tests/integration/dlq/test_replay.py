@@ -4,6 +4,7 @@ replay from a file, and a dry run changes nothing."""
 
 from __future__ import annotations
 
+import getpass
 import gzip
 
 import orjson
@@ -120,8 +121,18 @@ def test_unfixable_items_change_no_aggregate_and_bump_attempts(
         ("failed", "pending", "not_an_object", "not_an_object"),
         ("failed", "pending", "schema_violation", "schema_violation"),
     ]
-    data(cli("dlq", "replay", "--json", env=dlq_env))
+    shown = cli("dlq", "replay", env=dlq_env)
+    assert shown.exit_code == 0, shown.output
+    assert "3 failed again" in shown.stdout
+    assert "by error code before the replay" in shown.stdout
+    assert "1 not_json:" in shown.stdout
     assert query("SELECT attempts FROM failed_items ORDER BY id") == [(3,)] * 3
+    history = cli("dlq", "show", "1", env=dlq_env)
+    assert history.exit_code == 0, history.output
+    rows = [line for line in history.stdout.splitlines() if "│ replay │ processor │ failed" in line]
+    assert len(rows) == 2
+    assert all("pending → pending" in row and f"{getpass.getuser()}@" in row for row in rows)
+    assert history.stdout.count("was not_json") == 2
 
 
 def test_a_payment_already_processed_is_counted_once_and_recorded_as_a_duplicate(
