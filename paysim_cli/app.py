@@ -16,6 +16,7 @@ from paysim_cli.commands import (
     db,
     demo,
     dlq,
+    health,
     hub,
     infra,
     local,
@@ -91,6 +92,7 @@ app.command("verify")(verify.verify)
 app.add_typer(metrics.app, name="metrics")
 app.command("demo")(demo.demo)
 app.add_typer(dlq.app, name="dlq")
+app.command("health")(health.health)
 
 
 def _print_version(value: bool) -> None:

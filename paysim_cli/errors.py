@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     EXTERNAL = 8
     AUTH = 9
     ABORTED = 10
+    UNHEALTHY = 11
     INTERRUPTED = 130
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import orjson
 from pydantic import BaseModel
@@ -48,6 +49,50 @@ def dumps_json(payload: Any, *, indent: bool = True) -> str:
     return mask_secrets(orjson.dumps(to_jsonable(payload), option=option).decode())
 
 
+class GitHubActions:
+    """CI-native output under GitHub Actions: workflow-command annotations and the job's step summary.
+
+    Annotations go to stderr, which the runner scans for workflow commands as it does stdout, so that
+    stdout stays one JSON document in --json mode. The summary is Markdown appended to the file
+    $GITHUB_STEP_SUMMARY names.
+    """
+
+    def __init__(self, stream: IO[str], summary_path: Path | None) -> None:
+        self.stream = stream
+        self.summary_path = summary_path
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], stream: IO[str]) -> GitHubActions | None:
+        if environ.get("GITHUB_ACTIONS") != "true":
+            return None
+        summary = environ.get("GITHUB_STEP_SUMMARY")
+        return cls(stream, Path(summary) if summary else None)
+
+    def annotate(self, level: Literal["error", "warning", "notice"], title: str, message: str) -> None:
+        """One `::error title=...::message` line (or warning, notice), escaped as the runner expects."""
+        self.stream.write(f"::{level} title={_escape_property(title)}::{_escape_data(message)}\n")
+        self.stream.flush()
+
+    def append_summary(self, markdown: str) -> None:
+        if self.summary_path is None:
+            return
+        with self.summary_path.open("a", encoding="utf-8") as summary:
+            summary.write(mask_secrets(markdown).rstrip("\n") + "\n\n")
+
+
+def _escape_data(text: str) -> str:
+    return mask_secrets(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def markdown_cell(value: object) -> str:
+    """A value for a Markdown table cell: one line, pipes escaped, secrets masked."""
+    return mask_secrets(" ".join(str(value).split())).replace("|", "\\|")
+
+
 class Output:
     """Where a command's result goes. Streams and TTY state are injected so tests can simulate them."""
 
@@ -59,12 +104,14 @@ class Output:
         stdout: IO[str] | None = None,
         stderr: IO[str] | None = None,
         is_tty: bool | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.json_mode = json_mode
         self.verbose = verbose
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.is_tty = self.stdout.isatty() if is_tty is None else is_tty
+        self.github = GitHubActions.from_environ(os.environ if environ is None else environ, self.stderr)
         self._console: Console | None = None
         self._err_console: Console | None = None
 
@@ -109,6 +156,9 @@ class Output:
         render(self.console)
 
     def error(self, error: PaysimError) -> None:
+        if self.github is not None:
+            hint = f" (hint: {error.hint})" if error.hint else ""
+            self.github.annotate("error", f"paysim: {error.code}", f"{error.message}{hint}")
         if self.json_mode:
             self.stdout.write(dumps_json({"error": error.to_dict()}) + "\n")
             self.stdout.flush()
@@ -118,6 +168,16 @@ class Output:
         if error.hint:
             self.stderr.write(f"hint: {mask_secrets(error.hint)}\n")
         self.stderr.flush()
+
+    def annotate(self, level: Literal["error", "warning", "notice"], title: str, message: str) -> None:
+        """A GitHub Actions annotation when running there; nothing anywhere else."""
+        if self.github is not None:
+            self.github.annotate(level, title, message)
+
+    def step_summary(self, markdown: str) -> None:
+        """Markdown for the GitHub Actions job summary when running there; nothing anywhere else."""
+        if self.github is not None:
+            self.github.append_summary(markdown)
 
     def status(self, message: str) -> None:
         """A progress line for people, on stderr; silent in --json mode."""

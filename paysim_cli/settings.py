@@ -20,6 +20,28 @@ LOCAL_ENV = "local"
 SECRET_FIELDS = frozenset({"database_url", "blob_connection_string", "eventhub_connection_string"})
 
 
+class HealthThresholds(BaseModel):
+    """What `paysim health` calls warn and fail, per environment (`[env.NAME.health]` in paysim.toml)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lag_warn: int = Field(10_000, ge=0, description="events behind, summed over partitions")
+    lag_fail: int = Field(100_000, ge=0)
+    freshness_warn_seconds: float = Field(30.0, ge=0, description="how long the oldest waiting event waited")
+    freshness_fail_seconds: float = Field(120.0, ge=0)
+    dead_letter_pending_warn: int = Field(100, ge=0, description="failed items waiting for triage")
+    dead_letter_pending_fail: int = Field(10_000, ge=0)
+    dead_letter_rate_warn: float = Field(10.0, ge=0, description="new failed items per minute")
+    dead_letter_rate_fail: float = Field(100.0, ge=0)
+    dead_letter_window_minutes: float = Field(5.0, gt=0, description="window the rate is measured over")
+    connections_warn_percent: float = Field(80.0, ge=0, le=100, description="of max_connections in use")
+    connections_fail_percent: float = Field(95.0, ge=0, le=100)
+    canary_warn_seconds: float = Field(5.0, gt=0, description="a canary's publish-to-commit time")
+    canary_timeout_seconds: float = Field(30.0, gt=0, description="a canary not committed by then fails")
+    lag_sample_seconds: float = Field(0.25, ge=0, le=10, description="between the two lag samples")
+    check_timeout_seconds: float = Field(5.0, gt=0, description="a check still running then is unknown")
+
+
 class Settings(BaseModel):
     """Everything a command needs to find the pipeline's parts. Immutable once resolved."""
 
@@ -43,6 +65,13 @@ class Settings(BaseModel):
     azurite_port: int = Field(0, ge=0, le=65535, description="local Azurite blob port; 0 picks a free one")
     amqp_port: int = Field(5672, ge=0, le=65535, description="local Event Hubs AMQP endpoint port")
     terraform_root: Path = Field(Path("terraform"), description="Terraform tree (modules, environments)")
+    subscription_id: str | None = Field(None, description="Azure subscription of the environment")
+    resource_group: str | None = Field(None, description="resource group that holds the environment")
+    function_app_name: str | None = Field(None, description="Function App that runs the pipeline")
+    arm_endpoint: str = Field("https://management.azure.com", description="Azure Resource Manager endpoint")
+    health: HealthThresholds = Field(
+        default_factory=HealthThresholds, description="`paysim health` thresholds ([env.NAME.health])"
+    )
 
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 

@@ -18,8 +18,16 @@ from paysim_cli.local.processes import free_port
 from paysim_cli.local.state import azurite_connection_string, postgres_url
 from paysim_cli.settings import Settings
 
-# Environment variables a developer's shell may set that would leak into tests' settings.
-_PAYSIM_VARIABLES = ("PAYSIM_ENV", "PAYSIM_CONFIG", "PAYSIM_STATE_DIR", "PAYSIM_DATABASE_URL")
+# Environment variables a developer's shell (or the CI runner) may set that would leak into tests:
+# settings, and GitHub Actions' annotations and step summary that tests ask for explicitly.
+_PAYSIM_VARIABLES = (
+    "PAYSIM_ENV",
+    "PAYSIM_CONFIG",
+    "PAYSIM_STATE_DIR",
+    "PAYSIM_DATABASE_URL",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -13,15 +13,17 @@ import gc
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from paysim_pipeline.canary import split_canaries
 from paysim_pipeline.config import PipelineConfig
 from paysim_pipeline.decode import decode_bodies
 from paysim_pipeline.events import IncomingEvent
@@ -37,6 +39,7 @@ from paysim_pipeline.sinks.postgres import (
     PostgresSink,
     RunTotals,
 )
+from paysim_pipeline.telemetry import BatchRecorder, telemetry_from_environment
 from paysim_pipeline.validate import EventValidator, event_time_rejections
 
 if TYPE_CHECKING:
@@ -60,6 +63,8 @@ class BatchOutcome:
     skipped_below_checkpoint: int  # events an earlier commit already covered
     committed_at: datetime
     blob_name: str | None  # None when every event was skipped
+    failed_by_code: Mapping[str, int] = field(default_factory=dict)
+    canaries: int = 0  # health-probe canaries recorded (never in the counts above)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +78,15 @@ class PreparedBatch:
 class BatchProcessor:
     """Processes batches of an event hub's partitions; threads may share it (each gets a connection)."""
 
-    def __init__(self, config: PipelineConfig, *, archive: RawEventArchive | None = None) -> None:
+    def __init__(
+        self,
+        config: PipelineConfig,
+        *,
+        archive: RawEventArchive | None = None,
+        telemetry: BatchRecorder | None = None,
+    ) -> None:
         self.config = config
+        self._telemetry = telemetry
         self._rules: RuleSet = load_rules(config.rules_file, config.window_seconds)
         self._validator = EventValidator()
         self._database = Database(config.database_url, config.database_auth)
@@ -86,7 +98,7 @@ class BatchProcessor:
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> BatchProcessor:
         """A processor configured by the app settings (PAYSIM_DATABASE_URL, ...: see PipelineConfig)."""
-        return cls(PipelineConfig.from_environment(environ))
+        return cls(PipelineConfig.from_environment(environ), telemetry=telemetry_from_environment(environ))
 
     def close(self) -> None:
         """Close every connection the processor opened."""
@@ -101,6 +113,20 @@ class BatchProcessor:
         self, events: Sequence[IncomingEvent], partition_id: str, consumer_group: str
     ) -> BatchOutcome:
         """Process one batch of a partition, in sequence order, with exactly-once effect on the tables."""
+        if self._telemetry is None:
+            return self._process(events, partition_id, consumer_group)
+        started = time.perf_counter()
+        try:
+            outcome = self._process(events, partition_id, consumer_group)
+        except Exception as error:
+            self._telemetry.batch_failed(partition_id, error, time.perf_counter() - started)
+            raise
+        self._telemetry.batch_committed(partition_id, outcome, time.perf_counter() - started, events)
+        return outcome
+
+    def _process(
+        self, events: Sequence[IncomingEvent], partition_id: str, consumer_group: str
+    ) -> BatchOutcome:
         delivered = len(events)
         prepared = self.prepare(events)
         sink = self._sink()
@@ -117,7 +143,7 @@ class BatchProcessor:
             if len(fresh) < delivered:
                 events, prepared = _after(events, prepared, fresh)
             name, archived = self._archive_batch(events, prepared.rejections, partition_id, consumer_group)
-            processed, duplicates = self._write(transaction, events, prepared, partition_id)
+            processed, duplicates, canaries = self._write(transaction, events, prepared, partition_id)
             last = max(events, key=lambda event: event.sequence_number)
             offset = None if last.offset is None else str(last.offset)
             transaction.advance_checkpoint(
@@ -131,6 +157,8 @@ class BatchProcessor:
             skipped_below_checkpoint=delivered - len(fresh),
             committed_at=datetime.now(UTC),
             blob_name=name,
+            failed_by_code=Counter(str(rejection.error_code) for rejection in prepared.rejections),
+            canaries=canaries,
         )
 
     def prepare(self, events: Sequence[IncomingEvent]) -> PreparedBatch:
@@ -188,9 +216,11 @@ class BatchProcessor:
         events: Sequence[IncomingEvent],
         prepared: PreparedBatch,
         partition_id: str,
-    ) -> tuple[int, int]:
-        """The batch's rows, in its transaction; returns (processed, duplicates dropped)."""
-        valid = prepared.events
+    ) -> tuple[int, int, int]:
+        """The batch's rows, in its transaction; returns (processed, duplicates dropped, canaries)."""
+        valid, canaries = split_canaries(prepared.events, events)
+        if canaries is not None:
+            transaction.record_canaries(partition_id, canaries)
         new_rows, fresh = self.aggregate_new_payments(transaction, valid)
         if len(fresh):
             transaction.upsert_run_metrics(run_metrics(fresh))
@@ -202,7 +232,7 @@ class BatchProcessor:
         totals = _run_totals(valid, new_rows, failed_runs)
         if totals.run_id:
             transaction.upsert_run_totals(totals)
-        return len(fresh), len(valid) - len(fresh)
+        return len(fresh), len(valid) - len(fresh), 0 if canaries is None else len(canaries.transaction_id)
 
     def aggregate_new_payments(
         self, transaction: BatchTransaction, valid: EventColumns
@@ -284,6 +314,7 @@ def _run_totals(
     totals: dict[str, list[int]] = {
         str(run_id): [int(new[code]), int(seen[code] - new[code]), 0]
         for code, run_id in enumerate(run.values)
+        if seen[code]  # a factor keeps the values of rows taken out (canaries, events below the checkpoint)
     }
     for run_id in failed_runs:
         if run_id is not None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from paysim_pipeline.canary import CanaryRows, split_canaries
 from paysim_pipeline.config import PipelineConfig
 from paysim_pipeline.events import IncomingEvent
 from paysim_pipeline.processor import BatchProcessor, PreparedBatch
@@ -111,8 +112,9 @@ class EventReplayer:
         """A dry run: what replaying `events` would do. Runs the pure stages and reads the dedupe
         table in a read-only transaction; writes nothing. `claimed` carries the (transaction id, day)
         keys earlier checks of the same run would have processed."""
-        prepared = self._processor.prepare(_incoming(events))
-        valid = prepared.events
+        incoming = _incoming(events)
+        prepared = self._processor.prepare(incoming)
+        valid, canaries = split_canaries(prepared.events, incoming)
         known = self._already_processed(valid)
         claimed = set() if claimed is None else claimed
         new_rows = []
@@ -120,7 +122,9 @@ class EventReplayer:
             if row not in known and key not in claimed:
                 claimed.add(key)
                 new_rows.append(row)
-        return _results(events, prepared, np.array(new_rows, dtype=np.int64))
+        return _results(
+            events, prepared, _processed(events, valid, np.array(new_rows, dtype=np.int64), canaries)
+        )
 
     def _already_processed(self, valid: EventColumns) -> set[int]:
         if not len(valid):
@@ -148,9 +152,14 @@ class ReplayTransaction:
         prepared = processor.prepare(incoming)
         replayer._partitions.ensure_dedupe_partitions(prepared.events.event_days)
         archived = processor.archive_raw_events(blob_name, incoming, REPLAY_PARTITION, prepared.rejections)
-        new_rows, _ = processor.aggregate_new_payments(BatchTransaction(self.connection), prepared.events)
+        transaction = BatchTransaction(self.connection)
+        # A health canary goes where the pipeline puts it (canary_payments), never into a metric.
+        valid, canaries = split_canaries(prepared.events, incoming)
+        if canaries is not None:
+            transaction.record_canaries(REPLAY_PARTITION, canaries)
+        new_rows, _ = processor.aggregate_new_payments(transaction, valid)
         archived.result()  # the raw events are stored before the caller commits, or the batch fails
-        return _results(events, prepared, new_rows)
+        return _results(events, prepared, _processed(events, valid, new_rows, canaries))
 
 
 def _incoming(events: Sequence[ReplayEvent]) -> list[IncomingEvent]:
@@ -160,17 +169,28 @@ def _incoming(events: Sequence[ReplayEvent]) -> list[IncomingEvent]:
     ]
 
 
+def _processed(
+    events: Sequence[ReplayEvent],
+    valid: EventColumns,
+    new_rows: npt.NDArray[np.int64],
+    canaries: CanaryRows | None,
+) -> set[int]:
+    """The positions that were processed: the new payments, and the canaries (recorded as such)."""
+    processed = set(valid.positions[new_rows].tolist())
+    if canaries is not None:
+        canary_items = set(canaries.sequence_number)  # a replayed event's sequence number is its item id
+        processed.update(position for position, event in enumerate(events) if event.item_id in canary_items)
+    return processed
+
+
 def _results(
-    events: Sequence[ReplayEvent], prepared: PreparedBatch, new_rows: npt.NDArray[np.int64]
+    events: Sequence[ReplayEvent], prepared: PreparedBatch, processed: set[int]
 ) -> list[ReplayResult]:
-    """Each event's outcome: the rows of the valid columns that were new, the other valid ones, the
-    rejections."""
+    """Each event's outcome: processed, else valid but already counted (a duplicate), else refused."""
     outcomes: dict[int, ReplayResult] = {}
-    positions = prepared.events.positions
-    for position in positions.tolist():
-        outcomes[position] = ReplayResult(events[position].item_id, ReplayOutcome.DUPLICATE)
-    for position in positions[new_rows].tolist():
-        outcomes[position] = ReplayResult(events[position].item_id, ReplayOutcome.PROCESSED)
+    for position in prepared.events.positions.tolist():
+        outcome = ReplayOutcome.PROCESSED if position in processed else ReplayOutcome.DUPLICATE
+        outcomes[position] = ReplayResult(events[position].item_id, outcome)
     for rejection in prepared.rejections:
         outcomes[rejection.position] = ReplayResult(
             events[rejection.position].item_id, ReplayOutcome.FAILED, rejection

@@ -12,6 +12,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType, TracebackType
@@ -111,6 +112,15 @@ def _unreadable(path: Path, cause: sqlite3.DatabaseError | None) -> PaysimError:
         "recreate it with `paysim local reset --yes` then `paysim local up`",
         exit_code=ExitCode.UNAVAILABLE,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionLease:
+    """A consumer's claim on a partition; it renews it about once a second while it runs."""
+
+    partition_id: str
+    owner_id: str
+    expires_at: datetime
 
 
 class LocalEventLog:
@@ -465,6 +475,19 @@ class LocalEventLog:
                 [(consumer_group, index, owner_id, expires_us) for index in keep],
             )
         return [self._ids[index] for index in sorted(keep)]
+
+    def partition_leases(self, consumer_group: str) -> list[PartitionLease]:
+        """The group's live partition leases: who owns which partition, and until when."""
+        now_us = _now_us()
+        with self._transaction("BEGIN"):
+            rows = self._db.execute(
+                "SELECT partition_id, owner_id, expires_us FROM ownership "
+                "WHERE consumer_group = ? AND expires_us > ? ORDER BY partition_id",
+                (consumer_group, now_us),
+            ).fetchall()
+        return [
+            PartitionLease(self._ids[index], owner, _to_datetime(expires)) for index, owner, expires in rows
+        ]
 
     def release_partitions(self, consumer_group: str, owner_id: str) -> None:
         """Give up the consumer's partitions and leave the group, so others take over at once."""

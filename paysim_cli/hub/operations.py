@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO
 
 from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.hub.lag import partition_lag
 from paysim_cli.hub.routing import event_size, event_too_large
 from paysim_cli.hub.targets import HubTarget, open_consumer, open_publisher
 from paysim_cli.hub.transport import MAX_EVENT_BYTES, EventPosition, OutgoingEvent, PositionKind
@@ -91,10 +92,7 @@ def describe_hub(settings: Settings, target: HubTarget, consumer_group: str | No
         for partition_id in consumer.partition_ids():
             info = consumer.partition_info(partition_id)
             checkpoint = consumer.checkpointed_sequence_number(partition_id)
-            lag = None
-            if target is HubTarget.LOCAL:
-                read_up_to = info.beginning_sequence_number - 1 if checkpoint is None else checkpoint
-                lag = max(0, info.last_enqueued_sequence_number - read_up_to)
+            lag = partition_lag(info, checkpoint) if target is HubTarget.LOCAL else None
             partitions.append(PartitionReport(**asdict(info), checkpoint_sequence_number=checkpoint, lag=lag))
     total_lag = sum(partition.lag or 0 for partition in partitions) if target is HubTarget.LOCAL else None
     return HubReport(target, hub_name(settings, target), group, partitions, total_lag)

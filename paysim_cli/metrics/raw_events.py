@@ -21,6 +21,7 @@ from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.secrets import mask_secrets
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.contract import allowed_values, currency_exponents
+from paysim_pipeline.canary import is_canary_run
 
 if TYPE_CHECKING:
     pass
@@ -91,7 +92,11 @@ def _bodies(archived: bytes) -> Iterator[Any]:
 
 def _count(scan: ActivityScan, seen: set[str], body: Any, window: tuple[str, str]) -> None:
     event = _valid_event(body)
-    if event is None or not window[0] <= event["event_time"] < window[1]:
+    if (
+        event is None
+        or is_canary_run(event.get("run_id"))
+        or not window[0] <= event["event_time"] < window[1]
+    ):
         scan.skipped += 1
         return
     if event["transaction_id"] in seen:

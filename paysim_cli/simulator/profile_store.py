@@ -15,8 +15,10 @@ from paysim_cli.settings import Settings
 from paysim_cli.simulator.profile import Profile
 from paysim_pipeline.yaml_nodes import child_node
 
-# Shipped with the source tree; a profile of the same name in the state directory takes precedence.
-BUNDLED_PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
+# The project's profiles/, shipped in the wheel through the symlink paysim_cli/simulator/profiles, so an
+# installed paysim (the container image) has them too; a profile of the same name in the state
+# directory takes precedence. Resolved, so a source checkout shows profiles/NAME.yaml.
+BUNDLED_PROFILES_DIR = (Path(__file__).resolve().parent / "profiles").resolve()
 PROFILE_SUFFIX = ".yaml"
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     from azure.core.credentials import AccessToken
 
+    from paysim_pipeline.canary import CanaryRows
     from paysim_pipeline.metrics import PaymentMetricRows, RunMetricRows
 
     IntArray = npt.NDArray[np.int64]
@@ -215,6 +216,17 @@ ON CONFLICT (run_id) DO UPDATE SET
     failed = t.failed + EXCLUDED.failed,
     first_commit_at = least(t.first_commit_at, EXCLUDED.first_commit_at),
     last_commit_at = greatest(t.last_commit_at, EXCLUDED.last_commit_at)"""
+
+RECORD_CANARIES = """
+INSERT INTO canary_payments (
+    transaction_id, run_id, source_partition, source_sequence_number, source_enqueued_time, event_time
+)
+SELECT transaction_id, run_id, %s, source_sequence_number, source_enqueued_time,
+       timestamptz 'epoch' + event_ms * interval '1 millisecond'
+FROM unnest(%s::uuid[], %s::text[], %s::bigint[], %s::timestamptz[], %s::bigint[])
+    AS r (transaction_id, run_id, source_sequence_number, source_enqueued_time, event_ms)
+ORDER BY transaction_id
+ON CONFLICT (transaction_id) DO NOTHING"""
 
 ENSURE_PARTITIONS = "SELECT paysim_ensure_dedupe_partitions(date '1970-01-01' + %s, %s)"
 
@@ -469,4 +481,18 @@ class BatchTransaction:
     def upsert_run_totals(self, totals: RunTotals) -> None:
         self._connection.execute(
             UPSERT_RUN_TOTALS, (totals.run_id, totals.processed, totals.duplicates_dropped, totals.failed)
+        )
+
+    def record_canaries(self, partition_id: str, rows: CanaryRows) -> None:
+        """Record health-probe canaries (never aggregated); a redelivered canary changes nothing."""
+        self._connection.execute(
+            RECORD_CANARIES,
+            (
+                partition_id,
+                rows.transaction_id,
+                rows.run_id,
+                rows.sequence_number,
+                rows.enqueued_time,
+                rows.event_ms,
+            ),
         )

@@ -18,6 +18,11 @@ output "function_app_principal_id" {
   value       = module.pipeline.function_app_principal_id
 }
 
+output "function_release_setting_names" {
+  description = "App settings `paysim function deploy` owns and Terraform ignores (ADR 0012)."
+  value       = module.pipeline.function_release_setting_names
+}
+
 output "postgresql_server_name" {
   description = "PostgreSQL Flexible Server name."
   value       = module.pipeline.postgresql_server_name

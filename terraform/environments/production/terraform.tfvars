@@ -46,10 +46,13 @@ database_administrator = {
   principal_type = "Group"
 }
 
+# Zone-balanced: the plan needs worker_count >= 2, and Microsoft bills a zone-redundant Premium plan and its
+# always-ready instances for at least 3 (one per West Europe zone; multiples of 3 spread evenly).
 function_app = {
   hosting_plan           = "elastic_premium"
   elastic_premium_sku    = "EP2"
-  minimum_instance_count = 2
+  worker_count           = 3
+  minimum_instance_count = 3
   maximum_instance_count = 32
   zone_balancing_enabled = true
 }

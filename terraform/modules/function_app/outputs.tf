@@ -18,6 +18,11 @@ output "principal_id" {
   value       = local.principal_id
 }
 
+output "release_setting_names" {
+  description = "App settings `paysim function deploy` owns (ADR 0012): Terraform ignores them, a release file may set only these."
+  value       = local.release_setting_names
+}
+
 output "hosting_plan" {
   description = "flex_consumption or elastic_premium."
   value       = var.hosting_plan

@@ -80,8 +80,24 @@ variable "instance_memory_in_mb" {
 
 variable "zone_balancing_enabled" {
   type        = bool
-  description = "Spread Elastic Premium instances across availability zones (needs minimum_instance_count >= 2)."
+  description = "Spread Elastic Premium instances across availability zones (needs worker_count >= 2)."
   default     = false
+}
+
+variable "worker_count" {
+  type        = number
+  description = "Elastic Premium plan instances (the plan's floor; minimum_instance_count is the app's always-ready count). Zone balancing needs 2 or more; Microsoft bills at least 3 and spreads evenly on multiples of the region's zones."
+  default     = 1
+
+  validation {
+    condition     = var.worker_count >= 1 && var.worker_count <= var.maximum_instance_count
+    error_message = "worker_count must be between 1 and maximum_instance_count."
+  }
+
+  validation {
+    condition     = var.hosting_plan != "elastic_premium" || !var.zone_balancing_enabled || var.worker_count >= 2
+    error_message = "zone_balancing_enabled needs worker_count >= 2: the provider enables zone balancing only on a plan with more than one instance."
+  }
 }
 
 variable "storage_account_name" {
@@ -91,7 +107,7 @@ variable "storage_account_name" {
 
 variable "storage_account_id" {
   type        = string
-  description = "Resource ID of that storage account (scope of the Blob Data Contributor role)."
+  description = "Resource ID of that storage account (scope of the Blob Data Owner and Table Data Contributor roles)."
 }
 
 variable "storage_blob_endpoint" {
@@ -127,7 +143,7 @@ variable "application_insights_connection_string" {
 
 variable "app_settings" {
   type        = map(string)
-  description = "The pipeline's own settings (names and endpoints, never secrets), merged over the identity-based connection settings."
+  description = "The pipeline's infrastructure settings (names and endpoints, never secrets), merged over the identity-based connection settings. Release settings are paysim function's (ADR 0012)."
   default     = {}
 
   validation {

@@ -18,3 +18,8 @@ output "action_group_id" {
   description = "Resource ID of the action group."
   value       = azurerm_monitor_action_group.this.id
 }
+
+output "pipeline_workbook_id" {
+  description = "Resource ID of the pipeline's Azure Monitor workbook."
+  value       = azurerm_application_insights_workbook.this.id
+}

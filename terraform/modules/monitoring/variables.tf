@@ -92,3 +92,36 @@ variable "tags" {
   type        = map(string)
   description = "Tags for every taggable resource in this module."
 }
+
+variable "dead_letter_growth_threshold" {
+  type        = number
+  description = "New failed items in 5 minutes (metric paysim.pipeline.failed_items) that raise an alert."
+  default     = 50
+
+  validation {
+    condition     = var.dead_letter_growth_threshold >= 0
+    error_message = "dead_letter_growth_threshold must not be negative."
+  }
+}
+
+variable "end_to_end_latency_threshold_seconds" {
+  type        = number
+  description = "Slowest event's intended-send-to-commit time in 5 minutes (paysim.pipeline.end_to_end_latency) that raises an alert."
+  default     = 30
+
+  validation {
+    condition     = var.end_to_end_latency_threshold_seconds > 0
+    error_message = "end_to_end_latency_threshold_seconds must be positive."
+  }
+}
+
+variable "processing_errors_threshold" {
+  type        = number
+  description = "Batches whose processing raised in 5 minutes (paysim.pipeline.batch_failures) that raise an alert."
+  default     = 0
+
+  validation {
+    condition     = var.processing_errors_threshold >= 0
+    error_message = "processing_errors_threshold must not be negative."
+  }
+}

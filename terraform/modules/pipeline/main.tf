@@ -114,6 +114,7 @@ module "function_app" {
   maximum_instance_count                 = var.function_app.maximum_instance_count
   instance_memory_in_mb                  = var.function_app.instance_memory_in_mb
   zone_balancing_enabled                 = var.function_app.zone_balancing_enabled
+  worker_count                           = var.function_app.worker_count
   storage_account_name                   = module.storage_account.name
   storage_account_id                     = module.storage_account.id
   storage_blob_endpoint                  = module.storage_account.primary_blob_endpoint
@@ -127,6 +128,8 @@ module "function_app" {
   tags                                   = local.tags
 
   # The same names the CLI reads as PAYSIM_* settings: endpoints only, every credential is the identity.
+  # Terraform owns these, which follow from the resources above; the release settings are paysim function's
+  # (ADR 0012, function_app's release_setting_names).
   app_settings = {
     PAYSIM_ENV                  = var.environment
     PAYSIM_EVENTHUB_NAMESPACE   = module.event_hub.fully_qualified_namespace

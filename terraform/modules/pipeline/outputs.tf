@@ -8,6 +8,10 @@ output "connection_profile" {
     database_auth        = "entra"
     blob_account_url     = module.storage_account.primary_blob_endpoint
     raw_events_container = module.storage_account.raw_events_container_name
+    # Where `paysim health` (and the deploy gate) finds the Function App through Resource Manager.
+    subscription_id   = data.azurerm_client_config.current.subscription_id
+    resource_group    = azurerm_resource_group.this.name
+    function_app_name = module.function_app.name
   }
 }
 
@@ -24,6 +28,11 @@ output "function_app_name" {
 output "function_app_principal_id" {
   description = "Object ID of the function's identity (grant it a PostgreSQL role named after the app)."
   value       = module.function_app.principal_id
+}
+
+output "function_release_setting_names" {
+  description = "App settings `paysim function deploy` owns and Terraform ignores (ADR 0012)."
+  value       = module.function_app.release_setting_names
 }
 
 output "postgresql_server_name" {

@@ -85,8 +85,9 @@ variable "function_app" {
     maximum_instance_count = optional(number, 10)
     instance_memory_in_mb  = optional(number, 2048)
     zone_balancing_enabled = optional(bool, false)
+    worker_count           = optional(number, 1)
   })
-  description = "Function App hosting: flex_consumption or elastic_premium, and its scale limits."
+  description = "Function App hosting: flex_consumption or elastic_premium, its scale limits, and the Elastic Premium plan's instance count (at least 2 with zone balancing)."
   default     = {}
 }
 

@@ -1,8 +1,10 @@
 locals {
+  # Only what something here reads: the Event Hubs trigger keeps its checkpoints and leases in a container of
+  # its own that the Functions host creates (azure-webjobs-eventhub), and `paysim pipeline run --source
+  # eventhub` creates eventhub-checkpoints itself.
   containers = toset([
     var.raw_events_container_name,
     var.function_releases_container_name,
-    var.checkpoints_container_name,
   ])
 }
 

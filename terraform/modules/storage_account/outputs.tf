@@ -1,5 +1,5 @@
 output "id" {
-  description = "Resource ID of the storage account (scope of the function's Blob Data Contributor role)."
+  description = "Resource ID of the storage account (scope of the function's Blob Data Owner and Table Data Contributor roles)."
   value       = azurerm_storage_account.this.id
 }
 
@@ -21,9 +21,4 @@ output "raw_events_container_name" {
 output "function_releases_container_name" {
   description = "Container the Function App deploys from."
   value       = azurerm_storage_container.this[var.function_releases_container_name].name
-}
-
-output "checkpoints_container_name" {
-  description = "Container for trigger checkpoints."
-  value       = azurerm_storage_container.this[var.checkpoints_container_name].name
 }

@@ -52,12 +52,6 @@ variable "function_releases_container_name" {
   default     = "function-releases"
 }
 
-variable "checkpoints_container_name" {
-  type        = string
-  description = "Container for Event Hubs trigger checkpoints and leases."
-  default     = "checkpoints"
-}
-
 variable "public_network_access_enabled" {
   type        = bool
   description = "Reach the account over the internet (Entra ID only: shared keys are disabled)."

@@ -327,3 +327,20 @@ def test_an_item_that_breaks_its_batch_after_validation_is_isolated(
     # Isolated by the replay's batch splitting, or refused by the stage that checks it once the
     # processor does (issue 10): either way it failed alone, and the other nine were replayed.
     assert (stage, code) in {("replay", "replay_failed"), ("normalize", "invalid_event_time")}, message
+
+
+def test_a_replayed_health_canary_goes_to_canary_payments_not_the_metrics(
+    cli, dlq_env, ingest, bodies, metrics, query
+) -> None:
+    payload = bodies(1)[0]
+    canary = orjson.dumps({**orjson.loads(payload), "run_id": "paysim-canary:probe-1"})
+    ingest([canary, bodies(2, seed=8)[1]])  # both refused at ingest by the strict age rule
+    before = metrics()
+    report = data(cli("dlq", "replay", "--json", env=dlq_env))
+    assert (report["processed"], report["failed"]) == (2, 0)
+    assert metrics()["payments"][0] == before["payments"][0] + 1  # the payment, not the canary
+    assert query("SELECT run_id, source_partition FROM canary_payments") == [
+        ("paysim-canary:probe-1", "$dlq")
+    ]
+    dry = data(cli("dlq", "replay", "--dry-run", "--status", "pending", "--json", env=dlq_env))
+    assert dry["matched"] == 0

@@ -45,7 +45,7 @@ def test_no_outputs_means_the_environment_was_never_applied() -> None:
     [
         ({"function_app_name": {"value": "func", "sensitive": False}}, "no object output"),
         (_outputs(PROFILE, sensitive=True), "is sensitive"),
-        (_outputs(PROFILE | {"function_app_name": "func"}), "function_app_name is not a setting"),
+        (_outputs(PROFILE | {"storage_account_name": "st"}), "storage_account_name is not a setting"),
         (_outputs(PROFILE | {"state_dir": "/tmp"}), "state_dir is not a setting"),
         (
             _outputs(PROFILE | {"blob_connection_string": "UseDevelopmentStorage=true"}),

@@ -56,6 +56,8 @@ def _archive(settings: Settings) -> dict[str, set[str]]:
         },  # out of range
         {"body": kinds["busy_small"][0]},  # a duplicate
         *({"body": _event("rare", 100)} for _ in range(2)),  # too few events to cluster
+        # `paysim health --probe` canaries: archived like any event, never a merchant's activity.
+        *({"body": _event("paysim-canary", 1) | {"run_id": f"paysim-canary:{n}"}} for n in range(20)),
     ]
     container = BlobServiceClient.from_connection_string(
         str(settings.blob_connection_string)

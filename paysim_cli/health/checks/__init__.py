@@ -1,0 +1,1 @@
+"""The checks `paysim health` runs, one module per box."""
