@@ -13,7 +13,7 @@ created over the last day. Then:
   batch: lock, decode, validate, normalize, dedupe, metrics, raw events to Blob, status and history,
   commit), as items replayed per wall-clock second.
 
-    .venv/bin/python bench/dlq.py [--items 1000000] [--replay 100000] [--batch-size 500] [--workers 1 2]
+    .venv/bin/python bench/dlq.py [--items 1000000] [--replay 100000] [--batch-size 500] [--workers 2 1]
         [--repeat 50] [--profile]
 """
 
@@ -188,7 +188,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument(
-        "--workers", type=int, nargs="+", default=[1, 2], help="replay once per value, --replay items each"
+        "--workers", type=int, nargs="+", default=[2, 1], help="replay once per value, --replay items each"
     )
     parser.add_argument("--profile", action="store_true", help="print the cProfile of the replay")
     arguments = parser.parse_args()

@@ -37,7 +37,7 @@ def test_verbs_act_only_on_the_statuses_they_may() -> None:
         ReplayRequest(filter=ItemFilter(status=None))
     with pytest.raises(ValidationError, match="never purged"):
         PurgeRequest(older_than="1d", status="pending")
-    assert ReplayRequest(filter=ItemFilter(status="discarded")).workers == 1
+    assert ReplayRequest(filter=ItemFilter(status="discarded")).workers == 2
 
 
 def test_all_statuses_and_unset_options_build_the_filter() -> None:
