@@ -22,14 +22,10 @@ MAX_REASON_CHARS = 1000
 # A replay of more items than this needs --yes (as does any replay of discarded items).
 CONFIRM_THRESHOLD = 100
 
-# A replay whose batch fails in a way that is the item's own (a value PostgreSQL refuses, a conversion
-# that raises) isolates the item and records it with this stage and code.
-REPLAY_STAGE = "replay"
-REPLAY_FAILED = "replay_failed"
 # A --via hub replay of an item too large to be an event fails it at this stage (event_too_large).
 PUBLISH_STAGE = "publish"
-KNOWN_STAGES = tuple(dict.fromkeys([*(str(stage) for stage in Stage), REPLAY_STAGE, PUBLISH_STAGE]))
-KNOWN_CODES = tuple(dict.fromkeys([*(str(code) for code in ErrorCode), REPLAY_FAILED]))
+KNOWN_STAGES = tuple(dict.fromkeys([*(str(stage) for stage in Stage), PUBLISH_STAGE]))
+KNOWN_CODES = tuple(str(code) for code in ErrorCode)
 
 DURATION = re.compile(r"^(?P<amount>\d+)(?P<unit>[smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}

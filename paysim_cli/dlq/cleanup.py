@@ -8,6 +8,7 @@ last change is older than a cutoff, with their history.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from paysim_cli.dlq import store
@@ -18,15 +19,18 @@ from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.settings import Settings
 
 
-def discard_failed_items(settings: Settings, request: DiscardRequest) -> DiscardReport:
-    """Mark the matching pending items discarded, all in one transaction, each with a history row."""
+def discard_failed_items(
+    settings: Settings, request: DiscardRequest, *, confirm: Callable[[str], bool] = lambda question: False
+) -> DiscardReport:
+    """Mark the matching pending items discarded, all in one transaction, each with a history row;
+    more than CONFIRM_THRESHOLD of them need `request.confirmed` or `confirm(question)`."""
     where, params = store.conditions(request.filter)
     actor = current_actor(settings)
     operation_id = uuid.uuid4()
     with store.dlq_connection(settings, "discard", autocommit=False) as conn, conn.transaction():
         store.require_items(conn, request.filter.ids)
         (matched,) = conn.execute(store.count_query(where), {**params, "cap": None}).fetchone() or (0,)
-        if matched > CONFIRM_THRESHOLD and not request.confirmed:
+        if matched > CONFIRM_THRESHOLD and not (request.confirmed or confirm(f"Discard {matched:,} items?")):
             raise PaysimError(
                 "confirmation_required",
                 f"{matched:,} items match, more than {CONFIRM_THRESHOLD} without --yes",
@@ -46,9 +50,13 @@ def discard_failed_items(settings: Settings, request: DiscardRequest) -> Discard
     return DiscardReport(operation_id=operation_id, discarded=discarded, reason=request.reason)
 
 
-def purge_failed_items(settings: Settings, request: PurgeRequest) -> PurgeReport:
-    """Delete the items of `request.status` last changed more than `older_than` ago; needs --yes."""
-    if not request.confirmed:
+def purge_failed_items(
+    settings: Settings, request: PurgeRequest, *, confirm: Callable[[str], bool] = lambda question: False
+) -> PurgeReport:
+    """Delete the items of `request.status` last changed more than `older_than` ago; needs
+    `request.confirmed` or `confirm(question)`."""
+    question = f"Delete the {request.status} items last changed over {request.older_than} ago, for good?"
+    if not (request.confirmed or confirm(question)):
         raise PaysimError(
             "confirmation_required",
             "purge deletes failed items and their history for good",

@@ -123,6 +123,6 @@ def _invalid(path: Path, line: int | None, problem: str) -> PaysimError:
         "invalid_edit_file",
         f"{where} {problem}",
         "write one JSON object per line with `id` and `payload` or `payload_base64`, "
-        "as `paysim dlq export` does",
+        "as `paysim dlq export --output FILE` does",
         exit_code=ExitCode.CONFIG,
     )

@@ -26,6 +26,7 @@ from paysim_cli.dlq.bounds import (
     Route,
     parse_duration,
 )
+from paysim_cli.hub.targets import HubTarget
 
 
 class ItemFilter(BaseModel):
@@ -102,6 +103,7 @@ class ReplayRequest(BaseModel):
 
     filter: ItemFilter = ItemFilter()
     via: Route = Route.PROCESSOR
+    transport: HubTarget | None = None  # --via hub: default, the environment's (default_transport)
     dry_run: bool = False
     rate: float | None = Field(None, gt=0, le=MAX_RATE)  # items per second
     limit: int | None = Field(None, ge=1)
@@ -291,7 +293,7 @@ class ReplayReport(BaseModel):
     batches: int
     elapsed_seconds: float
     items_per_second: float
-    interrupted: bool
+    interrupted_by: str | None  # SIGINT or SIGTERM when a signal stopped it after a batch
     by_code: list[CodeOutcome]
     destination: dict[str, str] | None = None  # --via hub: target and hub
 

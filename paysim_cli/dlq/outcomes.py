@@ -14,8 +14,8 @@ from paysim_cli.dlq import store
 from paysim_cli.dlq.actor import Actor
 from paysim_cli.dlq.bounds import ItemStatus, Route
 from paysim_cli.dlq.models import CodeOutcome, FailureReason
-from paysim_cli.dlq.payload import storable_text
 from paysim_cli.dlq.routes import ItemOutcome
+from paysim_pipeline.storable import storable_text
 
 if TYPE_CHECKING:
     from paysim_cli.db import Connection

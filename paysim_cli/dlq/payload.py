@@ -18,9 +18,3 @@ def payload_view(raw: bytes) -> Payload:
         return Payload(
             bytes=len(raw), sha256=digest, encoding="base64", content=base64.b64encode(raw).decode("ascii")
         )
-
-
-def storable_text(text: str) -> str:
-    """`text` as PostgreSQL can store it: NUL and lone surrogates escaped (error messages may quote a
-    payload's bytes; the payload itself stays exact in its bytea column)."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")

@@ -12,10 +12,9 @@ Batches run on `--workers` threads, each with its own connection (runner.py).
 from __future__ import annotations
 
 import math
-import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from contextlib import nullcontext
 
 from paysim_cli.dlq import store
 from paysim_cli.dlq.actor import current_actor
@@ -25,10 +24,9 @@ from paysim_cli.dlq.outcomes import Recorder
 from paysim_cli.dlq.routes import HubRoute, ProcessorRoute, ReplayRoute
 from paysim_cli.dlq.runner import ProgressCallback, ReplayRun
 from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.hub.targets import default_transport
+from paysim_cli.interrupts import Interruption, stop_on_signals
 from paysim_cli.settings import Settings
-
-if TYPE_CHECKING:
-    from paysim_cli.hub.targets import HubTarget
 
 
 def replay_failed_items(
@@ -36,15 +34,15 @@ def replay_failed_items(
     request: ReplayRequest,
     *,
     edits: Mapping[int, bytes] | None = None,
-    target: HubTarget | None = None,
-    should_stop: Callable[[], bool] = lambda: False,
-    sleep: Callable[[float], object] = time.sleep,
     on_progress: ProgressCallback | None = None,
+    confirm: Callable[[str], bool] = lambda question: False,
+    interruption: Interruption | None = None,
 ) -> ReplayReport:
     """Replay the items `request` selects (or, with `edits`, those ids with the edited payloads).
 
-    Stops after the current batch once `should_stop()` is true; the report says it was interrupted.
-    `target` is the hub for `--via hub` (default: the local log on the local stack, else Event Hubs).
+    `confirm(question)` is asked when the replay needs a confirmation `request.confirmed` did not give.
+    SIGINT or SIGTERM (or setting `interruption`) stops it after the batches in flight; the report
+    says which signal did.
     """
     item_filter = _with_edits(request.filter, edits)
     where, params = store.conditions(item_filter)
@@ -53,10 +51,16 @@ def replay_failed_items(
         (matched,) = conn.execute(store.count_query(where), {**params, "cap": request.limit}).fetchone() or (
             0,
         )
-    _confirm(request, item_filter, matched)
-    run = ReplayRun(request, where, params, matched, edits or {}, sleep=sleep, on_progress=on_progress)
-    if request.dry_run:
-        return run.dry_run(settings, should_stop)
+    _confirm(request, item_filter, matched, confirm)
+    owned = stop_on_signals(Interruption()) if interruption is None else nullcontext(interruption)
+    with owned as stop:
+        run = ReplayRun(request, where, params, matched, edits or {}, stop=stop, on_progress=on_progress)
+        if request.dry_run:
+            return run.dry_run(settings)
+        return _replay(settings, request, run, matched)
+
+
+def _replay(settings: Settings, request: ReplayRequest, run: ReplayRun, matched: int) -> ReplayReport:
     actor = current_actor(settings)
     operation_id = uuid.uuid4()
     routes: list[ReplayRoute] = []
@@ -64,11 +68,11 @@ def replay_failed_items(
         if request.via is Route.HUB:
             # One publisher, in this thread: the hub keeps each partition's order, and the local log's
             # SQLite connection belongs to the thread that opened it.
-            routes.append(HubRoute(settings, operation_id, target or _default_target(settings)))
+            routes.append(HubRoute(settings, operation_id, request.transport or default_transport(settings)))
         else:
             workers = min(request.workers, max(1, math.ceil(matched / request.batch_size)))
             routes.extend(ProcessorRoute(settings, operation_id) for _ in range(workers))
-        return run.replay(routes, Recorder(operation_id, request.via, actor), should_stop)
+        return run.replay(routes, Recorder(operation_id, request.via, actor))
     finally:
         for route in routes:
             route.close()
@@ -87,23 +91,20 @@ def _with_edits(item_filter: ItemFilter, edits: Mapping[int, bytes] | None) -> I
     return item_filter.model_copy(update={"ids": tuple(sorted(edits))})
 
 
-def _default_target(settings: Settings) -> HubTarget:
-    from paysim_cli.hub.targets import HubTarget
-
-    return HubTarget.LOCAL if settings.is_local else HubTarget.EVENTHUB
-
-
-def _confirm(request: ReplayRequest, item_filter: ItemFilter, matched: int) -> None:
+def _confirm(
+    request: ReplayRequest, item_filter: ItemFilter, matched: int, confirm: Callable[[str], bool]
+) -> None:
     if request.dry_run or request.confirmed:
         return
     if item_filter.status is ItemStatus.DISCARDED and matched:
-        raise PaysimError(
-            "confirmation_required",
-            f"{matched:,} discarded items match: someone decided not to replay them",
-            "check them with `paysim dlq list --status discarded`, then add --yes",
-            exit_code=ExitCode.ABORTED,
-        )
-    if matched > CONFIRM_THRESHOLD:
+        if not confirm(f"Replay {matched:,} discarded items (someone decided not to replay them)?"):
+            raise PaysimError(
+                "confirmation_required",
+                f"{matched:,} discarded items match: someone decided not to replay them",
+                "check them with `paysim dlq list --status discarded`, then add --yes",
+                exit_code=ExitCode.ABORTED,
+            )
+    elif matched > CONFIRM_THRESHOLD and not confirm(f"Replay {matched:,} failed items?"):
         raise PaysimError(
             "confirmation_required",
             f"{matched:,} items match, more than {CONFIRM_THRESHOLD} without --yes",

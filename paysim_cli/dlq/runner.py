@@ -17,25 +17,32 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from paysim_cli.dlq import store
-from paysim_cli.dlq.bounds import REPLAY_FAILED, REPLAY_STAGE
 from paysim_cli.dlq.models import ReplayReport, ReplayRequest
 from paysim_cli.dlq.outcomes import Recorder, Tally
 from paysim_cli.dlq.routes import ItemOutcome, LockedItem, ReplayRoute, check_items, open_checker
 from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.interrupts import Interruption
 from paysim_cli.settings import Settings
 
 if TYPE_CHECKING:
     from paysim_cli.dlq.routes import RouteBatch
 
 ProgressCallback = Callable[[int, int], None]  # (items attempted, items matched)
+PAUSE_STEP_SECONDS = 0.1
 
 
-def _isolatable() -> tuple[type[BaseException], ...]:
-    """Errors an item's own payload can cause after validation (a value PostgreSQL refuses, a
-    conversion that raises): the batch is split until the item that fails alone is isolated."""
-    import psycopg
+def _isolatable() -> tuple[type[Exception], ...]:
+    """Errors that may come from an item's own payload (the processor's rule, `caused_by_events`,
+    tells them apart): the batch is split until the item that fails alone is isolated."""
+    from paysim_pipeline.processor import POSSIBLY_EVENT_ERRORS
 
-    return (psycopg.DataError, psycopg.IntegrityError, ValueError, OverflowError)
+    return POSSIBLY_EVENT_ERRORS
+
+
+def _caused_by_items(error: Exception) -> bool:
+    from paysim_pipeline.processor import caused_by_events
+
+    return caused_by_events(error)
 
 
 def _unavailable() -> tuple[type[BaseException], ...]:
@@ -57,11 +64,11 @@ class ReplayRun:
         matched: int,
         edits: Mapping[int, bytes],
         *,
-        sleep: Callable[[float], object],
+        stop: Interruption,
         on_progress: ProgressCallback | None,
     ) -> None:
         self.request, self.where, self.params, self.matched = request, where, params, matched
-        self.edits, self.sleep, self.on_progress = edits, sleep, on_progress
+        self.edits, self.stop, self.on_progress = edits, stop, on_progress
         self.tally = Tally()
         self.started = time.monotonic()
         self._claim = threading.Lock()  # one worker at a time locks the next batch
@@ -70,15 +77,13 @@ class ReplayRun:
         self._exhausted = False
         self._in_flight = 0  # items locked by a worker, not yet in the tally
 
-    def replay(
-        self, routes: Sequence[ReplayRoute], recorder: Recorder, should_stop: Callable[[], bool]
-    ) -> ReplayReport:
-        """Run the batches on one worker thread per route until none is left, the limit is reached or
-        `should_stop()`; the first error stops every worker after its batch, then is raised."""
+    def replay(self, routes: Sequence[ReplayRoute], recorder: Recorder) -> ReplayReport:
+        """Run the batches on one worker thread per route until none is left, the limit is reached or a
+        stop is asked for; the first error stops every worker after its batch, then is raised."""
         failed = threading.Event()
 
         def stopping() -> bool:
-            return failed.is_set() or should_stop()
+            return failed.is_set() or self.stop.is_set()
 
         def work(route: ReplayRoute) -> None:
             try:
@@ -96,9 +101,7 @@ class ReplayRun:
                 wait(futures, return_when=FIRST_EXCEPTION)
             for future in futures:
                 future.result()  # the first error, now that every worker has stopped
-        return self.report(
-            recorder.operation_id, routes[0], interrupted=not self._exhausted and should_stop()
-        )
+        return self.report(recorder.operation_id, routes[0])
 
     def _more(self, should_stop: Callable[[], bool]) -> bool:
         limit = self.request.limit
@@ -149,7 +152,7 @@ class ReplayRun:
                     with self._claim:
                         self._in_flight -= len(locked)
         except _isolatable() as error:
-            if not locked:
+            if not locked or not _caused_by_items(error):
                 raise
             self._isolate(route, recorder, locked, error)
             return True
@@ -163,7 +166,7 @@ class ReplayRun:
             self.tally.add(outcomes)
 
     def _isolate(
-        self, route: ReplayRoute, recorder: Recorder, locked: list[LockedItem], error: BaseException
+        self, route: ReplayRoute, recorder: Recorder, locked: list[LockedItem], error: Exception
     ) -> None:
         """Replay the halves of a failed batch apart; an item that fails alone is recorded as failed."""
         if len(locked) > 1:
@@ -171,13 +174,18 @@ class ReplayRun:
             for half in (locked[:middle], locked[middle:]):
                 self._replay_ids(route, recorder, [item.id for item in half])
             return
+        from paysim_pipeline.events import IncomingEvent
+        from paysim_pipeline.processor import failed_alone
+
         (item,) = locked
-        message = f"{type(error).__name__}: {' '.join(str(error).split())}"
+        body = self._bodies([item])[0]
+        # The stage and code the pipeline gives an event that fails alone (sink or process).
+        rejection = failed_alone(IncomingEvent(body, item.id), error)
         with route.batch() as batch:
             if not self._lock(batch, 1, after_id=0, only_ids=[item.id]):
                 return  # no longer matching: another replay took it meanwhile
-            body = self._bodies([item])[0]
-            outcome = ItemOutcome(item, body, "failed", REPLAY_STAGE, REPLAY_FAILED, message)
+            stage, code = str(rejection.stage), str(rejection.error_code)
+            outcome = ItemOutcome(item, body, "failed", stage, code, rejection.message)
             recorder.record(batch.connection, [outcome])
         self._count_batch([outcome])
 
@@ -191,7 +199,7 @@ class ReplayRun:
                 outcomes = batch.replay(locked, self._bodies(locked))
                 recorder.record(batch.connection, outcomes)
         except _isolatable() as error:
-            if not locked:
+            if not locked or not _caused_by_items(error):
                 raise
             self._isolate(route, recorder, locked, error)
             return
@@ -204,16 +212,16 @@ class ReplayRun:
                 self.on_progress(attempted, self.matched)
         if self.request.rate is not None:
             due = self.started + attempted / self.request.rate
-            if (pause := due - time.monotonic()) > 0:
-                self.sleep(pause)
+            while not self.stop.is_set() and (pause := due - time.monotonic()) > 0:
+                time.sleep(min(pause, PAUSE_STEP_SECONDS))  # a stop does not wait out the pause
 
-    def dry_run(self, settings: Settings, should_stop: Callable[[], bool]) -> ReplayReport:
+    def dry_run(self, settings: Settings) -> ReplayReport:
         """What a replay would do: the processor's stages and a read of the dedupe table, no writes."""
         checker = open_checker(settings)
         claimed: set[tuple[str, int]] = set()
         try:
             with store.dlq_connection(settings, "replay") as conn:
-                while self._more(should_stop):
+                while self._more(self.stop.is_set):
                     query = store.replay_batch_query(self.where, lock=False)
                     params = {**self.params, "after_id": self._after_id, "limit": self._batch_size()}
                     items = [LockedItem(*row) for row in conn.execute(query, params).fetchall()]
@@ -226,13 +234,12 @@ class ReplayRun:
                         self.on_progress(self.tally.attempted, self.matched)
         finally:
             checker.close()
-        return self.report(None, None, interrupted=not self._exhausted and should_stop())
+        return self.report(None, None)
 
-    def report(
-        self, operation_id: uuid.UUID | None, route: ReplayRoute | None, *, interrupted: bool
-    ) -> ReplayReport:
+    def report(self, operation_id: uuid.UUID | None, route: ReplayRoute | None) -> ReplayReport:
         elapsed = time.monotonic() - self.started
         tally = self.tally
+        stopped = not self._exhausted and self.stop.is_set()
         return ReplayReport(
             operation_id=operation_id,
             route=self.request.via,
@@ -248,7 +255,7 @@ class ReplayRun:
             batches=tally.batches,
             elapsed_seconds=round(elapsed, 3),
             items_per_second=round(tally.attempted / elapsed, 1) if elapsed > 0 else 0.0,
-            interrupted=interrupted,
+            interrupted_by=self.stop.signal_name if stopped else None,
             by_code=tally.codes(),
             destination=None if route is None else route.destination,
         )

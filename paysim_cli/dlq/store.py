@@ -167,25 +167,17 @@ FROM discarded ORDER BY id"""
 
 @contextmanager
 def dlq_connection(settings: Settings, verb: str, *, autocommit: bool = True) -> Iterator[Connection]:
-    """A connection for `paysim dlq VERB`; an unmigrated schema or a lost server is a PaysimError."""
+    """A connection for `paysim dlq VERB` on a migrated database; a lost server is a PaysimError."""
     import psycopg
+
+    from paysim_cli.migrations.engine import require_migrated
 
     try:
         with connect(settings, autocommit=autocommit, application_name=f"paysim dlq {verb}") as conn:
+            require_migrated(settings, conn)
             yield conn
-    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as error:
-        raise schema_not_migrated(error) from error
     except psycopg.OperationalError as error:
         raise database_lost(error) from error
-
-
-def schema_not_migrated(error: Any) -> PaysimError:
-    return PaysimError(
-        "schema_not_migrated",
-        f"the database lacks the DLQ's tables: {error.diag.message_primary}",
-        "run `paysim db migrate` (migration 0007 adds failed_item_history)",
-        exit_code=ExitCode.CONFIG,
-    )
 
 
 def database_lost(error: BaseException) -> PaysimError:

@@ -15,12 +15,16 @@ from paysim_cli.hub.amqp import process as amqp
 from paysim_cli.local import azurite, postgres
 from paysim_cli.local.processes import ensure_port_free, free_port, port_accepts
 from paysim_cli.local.state import (
+    PRIVATE_DIRECTORY,
     EndpointState,
     ProcessState,
     StackState,
+    ensure_postgres_password,
     load_state,
+    postgres_password,
     postgres_url,
     save_state,
+    secure_state_dir,
 )
 from paysim_cli.settings import Settings
 
@@ -43,34 +47,81 @@ class StackReport(BaseModel):
 
 
 def up(settings: Settings) -> StackReport:
-    """Start whatever is not running; idempotent, and recovers from pid files a crash left behind."""
+    """Start whatever is not running; idempotent, and recovers from pid files a crash left behind.
+
+    When a part fails to start, the parts this call started are stopped again: a failed `local up`
+    leaves nothing running that the next one would have to clean up.
+    """
     with _stack_lock(settings.state_dir):
-        state = load_state(settings.state_dir)
-        state.postgres = _up_postgres(settings, state)
-        save_state(settings.state_dir, state)
-        state.azurite = _up_azurite(settings, state)
-        save_state(settings.state_dir, state)
-        state.hub_partitions = _up_hub(settings)
-        save_state(settings.state_dir, state)
-        state.amqp = _up_amqp(settings, state)
-        save_state(settings.state_dir, state)
+        secure_state_dir(settings.state_dir, traverse_group=postgres.service_group())
+        before = load_state(settings.state_dir)
+        was_running = _running(settings, before)
+        try:
+            state = load_state(settings.state_dir)
+            state.postgres = _up_postgres(settings, state)
+            save_state(settings.state_dir, state)
+            state.azurite = _up_azurite(settings, state)
+            save_state(settings.state_dir, state)
+            state.hub_partitions = _up_hub(settings)
+            save_state(settings.state_dir, state)
+            state.amqp = _up_amqp(settings, state)
+            save_state(settings.state_dir, state)
+        except BaseException:
+            _stop_started(settings, load_state(settings.state_dir), was_running)
+            raise
     report = status(settings)
-    unhealthy = [component for component in report.components if not component.healthy]
-    if unhealthy:
-        raise PaysimError(
-            "stack_unhealthy",
-            "; ".join(f"{component.name}: {component.detail}" for component in unhealthy),
-            f"see the logs under {settings.state_dir}; `paysim local down` then `paysim local up` restarts",
-            exit_code=ExitCode.UNAVAILABLE,
-        )
+    failure = unhealthy_error(report, settings)
+    if failure is not None:
+        raise failure
     return report
 
 
+def unhealthy_error(report: StackReport, settings: Settings) -> PaysimError | None:
+    """`stack_unhealthy` (exit 4) naming each part that is down or failing its probe; None when healthy."""
+    unhealthy = [component for component in report.components if not component.healthy]
+    if not unhealthy:
+        return None
+    return PaysimError(
+        "stack_unhealthy",
+        "; ".join(f"{component.name}: {component.detail}" for component in unhealthy),
+        f"`paysim local up` starts what is down; `paysim local logs` shows the logs in {settings.state_dir}",
+        exit_code=ExitCode.UNAVAILABLE,
+        report=report,
+    )
+
+
+def _running(settings: Settings, state: StackState) -> set[str]:
+    running = set()
+    if postgres.EmbeddedPostgres(settings.state_dir / "postgres").running_pid() is not None:
+        running.add("postgres")
+    if state.azurite is not None and azurite.Azurite.running(state.azurite):
+        running.add("azurite")
+    if state.amqp is not None and amqp.EndpointProcess.running(state.amqp):
+        running.add("amqp")
+    return running
+
+
+def _stop_started(settings: Settings, state: StackState, was_running: set[str]) -> None:
+    """Stop what this `up` started before it failed; what was already running keeps running."""
+    if "amqp" not in was_running:
+        amqp.EndpointProcess.stop(state.amqp)
+        state.amqp = None
+    if "azurite" not in was_running:
+        azurite.Azurite.stop(state.azurite)
+        state.azurite = None
+    if "postgres" not in was_running:
+        postgres.EmbeddedPostgres(settings.state_dir / "postgres").stop()
+        state.postgres = None
+    save_state(settings.state_dir, state)
+
+
 def _up_postgres(settings: Settings, state: StackState) -> ProcessState:
-    server = postgres.EmbeddedPostgres(settings.state_dir / "postgres")
+    password = ensure_postgres_password(settings.state_dir)
+    server = postgres.EmbeddedPostgres(settings.state_dir / "postgres", password)
     pid = server.running_pid()
     port = server.running_port()
     if pid is not None and port is not None:
+        server.require_password(port)  # a stack started before passwords: upgraded while it runs
         return ProcessState(pid=pid, port=port)
     port = _choose_port(settings.postgres_port, state.postgres, "PostgreSQL", "PAYSIM_POSTGRES_PORT")
     return server.start(port)
@@ -146,7 +197,7 @@ def reset(settings: Settings, *, confirmed: bool) -> StackReport:
             exit_code=ExitCode.ABORTED,
         )
     down(settings)
-    for part in ("postgres", "azurite", "hub", "amqp", "runs"):
+    for part in ("postgres", "azurite", "hub", "amqp", "runs", "secrets"):
         shutil.rmtree(settings.state_dir / part, ignore_errors=True)
     save_state(settings.state_dir, StackState())
     return status(settings)
@@ -171,7 +222,7 @@ def _postgres_status(settings: Settings) -> ComponentStatus:
     pid, port = server.running_pid(), server.running_port()
     if pid is None or port is None:
         return ComponentStatus(name="postgres", healthy=False, detail="not running; run `paysim local up`")
-    problem = postgres.probe(postgres_url(port))
+    problem = postgres.probe(postgres_url(port, postgres_password(settings.state_dir)))
     return ComponentStatus(
         name="postgres",
         healthy=problem is None,
@@ -234,7 +285,7 @@ def _amqp_status(state: StackState) -> ComponentStatus:
 @contextmanager
 def _stack_lock(state_dir: Path) -> Iterator[None]:
     """Two `local up`/`down` at once would race on ports and pid files: serialize them."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
     with (state_dir / ".stack.lock").open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

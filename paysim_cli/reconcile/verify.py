@@ -9,7 +9,9 @@ fraud per window and dimensions) and `failed_items.run_id`. A finished pipeline 
 - duplicates dropped = its duplicates for a run on the local log, whose publishes are all-or-nothing;
   at least its duplicates on Event Hubs, where a producer retry after a partly acknowledged publish
   delivers extra identical copies the manifest cannot count (the dedupe drops them too);
-- fraud counted = the manifest's fraud events.
+- fraud counted = the manifest's fraud events;
+- the raw-events archive holds every event the run delivered (once per partition and sequence number;
+  at least as many on Event Hubs, for the same reason as duplicates); unless `archive` is off.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from pydantic import BaseModel, ValidationError
 
 from paysim_cli.db import connect
 from paysim_cli.errors import ExitCode, PaysimError
-from paysim_cli.output import to_jsonable
+from paysim_cli.migrations.engine import require_migrated
+from paysim_cli.runs.catalog import record_verification, run_not_found
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.manifest import RunManifest
 from paysim_cli.simulator.simulation import MANIFEST_FILE, run_directory
@@ -46,7 +49,9 @@ class Check(BaseModel):
 class Difference(BaseModel):
     """One cell or total that does not reconcile."""
 
-    kind: Literal["total", "missing_window", "unexpected_window", "window_count", "window_amount"]
+    kind: Literal[
+        "total", "missing_window", "unexpected_window", "window_count", "window_amount", "unreadable_blob"
+    ]
     subject: str
     expected: int
     actual: int
@@ -62,8 +67,10 @@ class ReconciliationReport(BaseModel):
     duplicates_dropped: int
     first_commit_at: datetime | None
     last_commit_at: datetime | None
+    archived: int | None  # the run's events in the raw archive; None when not checked
     checks: list[Check]
     differences: list[Difference]
+    failed_item_codes: dict[str, int] = {}  # the run's failed items by error code
 
     def failure(self, report: BaseModel | None = None) -> ReconciliationFailed | None:
         """The error to exit with when the run does not reconcile, carrying `report` (default: this one)."""
@@ -82,14 +89,28 @@ class ReconciliationFailed(PaysimError):
             "reconciliation_failed",
             f"run {reconciliation.run_id} does not reconcile: {shown}"
             + (f"; and {more} more" if more > 0 else ""),
-            "wait until the pipeline has drained (`paysim hub info` shows the lag), then verify again; "
-            "a difference that stays is a pipeline bug",
+            _failure_hint(reconciliation),
             exit_code=ExitCode.VERIFY_FAILED,
+            report=report,
         )
-        self.report = report
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "report": to_jsonable(self.report)}
+
+def _failure_hint(reconciliation: ReconciliationReport) -> str:
+    archive_gaps = any(check.name == "archive" and not check.passed for check in reconciliation.checks)
+    hint = (
+        "wait until the pipeline has drained (`paysim hub info` shows the lag), then verify again; "
+        + (
+            "`paysim archive check` shows which ranges the archive misses, `paysim archive repair` "
+            "fills them from the hub; "
+            if archive_gaps
+            else ""
+        )
+        + "a difference that stays is a pipeline bug"
+    )
+    if not reconciliation.failed_item_codes:
+        return hint
+    codes = ", ".join(f"{code} ({count:,})" for code, count in reconciliation.failed_item_codes.items())
+    return f"its failed items: {codes}; `paysim dlq list --run-id {reconciliation.run_id}` shows them. {hint}"
 
 
 def _describe(difference: Difference) -> str:
@@ -100,20 +121,7 @@ def load_manifest(settings: Settings, run_id: str) -> tuple[Path, RunManifest]:
     """The run's manifest; `run_not_found` (listing recent runs) when the run is not in the state dir."""
     path = run_directory(settings, run_id) / MANIFEST_FILE
     if not path.is_file():
-        runs_dir = settings.state_dir / "runs"
-        recent = (
-            sorted((entry.name for entry in runs_dir.iterdir()), reverse=True)[:3]
-            if runs_dir.is_dir()
-            else []
-        )
-        raise PaysimError(
-            "run_not_found",
-            f"no run {run_id!r}: {path} does not exist",
-            f"recent runs: {', '.join(recent)}"
-            if recent
-            else "`paysim simulate` writes a run and prints its id",
-            exit_code=ExitCode.CONFIG,
-        )
+        raise run_not_found(settings, run_id)
     try:
         return path, RunManifest.model_validate_json(path.read_bytes())
     except ValidationError as error:
@@ -125,21 +133,30 @@ def load_manifest(settings: Settings, run_id: str) -> tuple[Path, RunManifest]:
         ) from error
 
 
-def verify_run(settings: Settings, run_id: str) -> ReconciliationReport:
-    """Reconcile run `run_id`'s manifest with the pipeline's tables; the report lists every difference."""
+def verify_run(
+    settings: Settings, run_id: str, *, archive: bool = True, consumer_group: str | None = None
+) -> ReconciliationReport:
+    """Reconcile run `run_id`'s manifest with the pipeline's tables and (unless `archive` is off) its
+    raw-events archive, under `consumer_group` (default: the setting's); every difference is listed."""
     import psycopg
 
     path, manifest = load_manifest(settings, run_id)
     try:
         with connect(settings, autocommit=True, application_name="paysim verify") as conn:
+            require_migrated(settings, conn)
             totals = conn.execute(
                 "SELECT processed, duplicates_dropped, first_commit_at, last_commit_at FROM run_totals "
                 "WHERE run_id = %s",
                 (run_id,),
             ).fetchone()
-            (failed,) = conn.execute(
-                "SELECT count(*) FROM failed_items WHERE run_id = %s", (run_id,)
-            ).fetchone() or (0,)
+            failed_codes: dict[str, int] = dict(
+                conn.execute(
+                    "SELECT error_code, count(*) FROM failed_items WHERE run_id = %s GROUP BY error_code "
+                    "ORDER BY count(*) DESC, error_code",
+                    (run_id,),
+                ).fetchall()
+            )
+            failed = sum(failed_codes.values())
             rows = conn.execute(
                 "SELECT window_start, payment_type, currency, merchant_category, channel, status, "
                 "event_count, amount_sum, fraud_count FROM run_metrics_5m WHERE run_id = %s",
@@ -187,6 +204,27 @@ def verify_run(settings: Settings, run_id: str) -> ReconciliationReport:
         )
     )
     differences += window_differences
+    archived = None
+    if archive:
+        check, unreadable, archived = _archive_check(settings, manifest, consumer_group, exact_duplicates)
+        checks.append(check)
+        differences += unreadable
+        if not check.passed:
+            differences.append(
+                Difference(
+                    kind="total", subject=f"archive ({check.rule})", expected=check.expected, actual=archived
+                )
+            )
+    record_verification(
+        settings,
+        run_id,
+        passed=not differences,
+        processed=processed,
+        failed=failed,
+        duplicates_dropped=duplicates,
+        differences=len(differences),
+        failed_item_codes=failed_codes,
+    )
     return ReconciliationReport(
         run_id=run_id,
         manifest=path,
@@ -197,9 +235,36 @@ def verify_run(settings: Settings, run_id: str) -> ReconciliationReport:
         duplicates_dropped=duplicates,
         first_commit_at=first_commit,
         last_commit_at=last_commit,
+        archived=archived,
         checks=checks,
         differences=differences,
+        failed_item_codes=failed_codes,
     )
+
+
+def _archive_check(
+    settings: Settings, manifest: RunManifest, consumer_group: str | None, exact: bool
+) -> tuple[Check, list[Difference], int]:
+    """The run's events in the archive against what it delivered, and each blob that cannot be read."""
+    from paysim_cli.reconcile.archive import archived_run_events
+
+    found = archived_run_events(settings, manifest.run_id, manifest.started_at, consumer_group)
+    check = _check(
+        "archive",
+        "= events sent, in the raw archive" if exact else ">= events sent, in the raw archive (lower bound)",
+        manifest.totals.delivered,
+        found.events,
+        at_least=not exact,
+    )
+    unreadable = [
+        Difference(
+            kind="unreadable_blob", subject=f"raw-events blob {name} cannot be read", expected=1, actual=0
+        )
+        for name in found.unreadable_blobs
+    ]
+    if unreadable:
+        check = check.model_copy(update={"passed": False})
+    return check, unreadable, found.events
 
 
 def _check(name: str, rule: str, expected: int, actual: int, *, at_least: bool = False) -> Check:

@@ -1,18 +1,14 @@
 """`paysim dlq`: triage and replay the pipeline's failed items."""
 
-import typer
-
 from paysim_cli.commands.dlq import discard, export, purge, replay, show, stats
-from paysim_cli.commands.dlq import list as list_
+from paysim_cli.commands.dlq import list as list_verb
+from paysim_cli.commands.help import group, verb
 
-app = typer.Typer(
-    help="Triage and replay failed items: list, show, stats, replay, discard, purge, export.",
-    no_args_is_help=True,
-)
-app.command("list")(list_.list_items)
-app.command("show")(show.show)
-app.command("stats")(stats.stats)
-app.command("replay")(replay.replay)
-app.command("discard")(discard.discard)
-app.command("purge")(purge.purge)
-app.command("export")(export.export)
+app = group("Triage and replay failed items: list, show, stats, replay, discard, purge, export.")
+verb(app, "list", list_verb.list_items, *list_verb.EXAMPLES)
+verb(app, "show", show.show, *show.EXAMPLES)
+verb(app, "stats", stats.stats, *stats.EXAMPLES)
+verb(app, "replay", replay.replay, *replay.EXAMPLES)
+verb(app, "discard", discard.discard, *discard.EXAMPLES)
+verb(app, "purge", purge.purge, *purge.EXAMPLES)
+verb(app, "export", export.export, *export.EXAMPLES)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from paysim_cli.commands.confirm import confirmed
 from paysim_cli.commands.dlq.options import (
     CodeOption,
     IdOption,
@@ -16,40 +17,54 @@ from paysim_cli.commands.dlq.options import (
     StatusChoice,
     TransactionIdOption,
     UntilOption,
-    build_request,
     filter_values,
 )
 from paysim_cli.commands.dlq.render import render_discard
-from paysim_cli.commands.options import DatabaseUrlOption, JsonOption
+from paysim_cli.commands.options import DatabaseUrlOption, JsonOption, validated
 from paysim_cli.context import app_context
 from paysim_cli.dlq.bounds import CONFIRM_THRESHOLD
+
+EXAMPLES = (
+    'paysim dlq discard --code not_json --reason "producer bug PAY-123, fixed upstream"',
+    'paysim dlq discard --id 4711 --id 4712 --reason "test traffic"',
+)
 
 
 def discard(
     ctx: typer.Context,
     reason: Annotated[str, typer.Option("--reason", help="Why: kept in each item's history.")],
-    code: CodeOption = None,
-    stage: StageOption = None,
+    codes: CodeOption = None,
+    stages: StageOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    partition: PartitionOption = None,
+    partitions: PartitionOption = None,
     transaction_id: TransactionIdOption = None,
     run_id: RunIdOption = None,
-    item_id: IdOption = None,
+    ids: IdOption = None,
     yes: Annotated[
-        bool, typer.Option("--yes", "-y", help=f"Needed to discard more than {CONFIRM_THRESHOLD} items.")
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help=f"Discard more than {CONFIRM_THRESHOLD} items without asking (a terminal asks).",
+        ),
     ] = False,
     database_url: DatabaseUrlOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Discard the matching pending items: status discarded, never deleted (`dlq purge` deletes)."""
     from paysim_cli.dlq.cleanup import discard_failed_items
-    from paysim_cli.dlq.models import DiscardRequest
+    from paysim_cli.dlq.models import DiscardRequest, ItemFilter
 
     state = app_context(ctx, json_output)
-    item_filter = filter_values(
-        StatusChoice.PENDING, code, stage, since, until, partition, transaction_id, run_id, item_id
+    values = filter_values(
+        StatusChoice.PENDING, codes, stages, since, until, partitions, transaction_id, run_id, ids
     )
-    request = build_request(DiscardRequest, "discard", filter=item_filter, reason=reason, confirmed=yes)
-    report = discard_failed_items(state.settings.override(database_url=database_url), request)
+    item_filter = validated(ctx, ItemFilter, **values)
+    request = validated(ctx, DiscardRequest, filter=item_filter, reason=reason)
+    report = discard_failed_items(
+        state.settings.override(database_url=database_url),
+        request,
+        confirm=lambda question: confirmed(state.output, question, yes=yes),
+    )
     state.output.result(report, lambda console: render_discard(console, report))

@@ -18,36 +18,41 @@ from paysim_cli.commands.dlq.options import (
     StatusOption,
     TransactionIdOption,
     UntilOption,
-    build_request,
     filter_values,
 )
 from paysim_cli.commands.dlq.render import render_export
-from paysim_cli.commands.options import DatabaseUrlOption, JsonOption
+from paysim_cli.commands.options import DatabaseUrlOption, JsonOption, validated
 from paysim_cli.context import app_context
+
+EXAMPLES = (
+    "paysim dlq export --code unknown_currency --output items.ndjson",
+    "paysim dlq export --status all --since 7d -o week.ndjson --overwrite",
+)
 
 
 def export(
     ctx: typer.Context,
     output: Annotated[Path, typer.Option("--output", "-o", help="The NDJSON file to write.")],
     status: StatusOption = StatusChoice.PENDING,
-    code: CodeOption = None,
-    stage: StageOption = None,
+    codes: CodeOption = None,
+    stages: StageOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    partition: PartitionOption = None,
+    partitions: PartitionOption = None,
     transaction_id: TransactionIdOption = None,
     run_id: RunIdOption = None,
-    item_id: IdOption = None,
+    ids: IdOption = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the file if it exists.")] = False,
     database_url: DatabaseUrlOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Write one JSON document per matching item (id, code, message, payload as text or base64)."""
+    """Write one JSON document per matching item: id, code, message, payload as text or base64."""
     from paysim_cli.dlq.edits import export_failed_items
-    from paysim_cli.dlq.models import ExportRequest
+    from paysim_cli.dlq.models import ExportRequest, ItemFilter
 
     state = app_context(ctx, json_output)
-    item_filter = filter_values(status, code, stage, since, until, partition, transaction_id, run_id, item_id)
-    request = build_request(ExportRequest, "export", filter=item_filter, output=output, overwrite=overwrite)
+    values = filter_values(status, codes, stages, since, until, partitions, transaction_id, run_id, ids)
+    item_filter = validated(ctx, ItemFilter, **values)
+    request = validated(ctx, ExportRequest, filter=item_filter, output=output, overwrite=overwrite)
     report = export_failed_items(state.settings.override(database_url=database_url), request)
     state.output.result(report, lambda console: render_export(console, report))

@@ -1,15 +1,15 @@
-"""Options the `paysim dlq` verbs share, declared once; building their request models, whose
-validation errors become one-line usage errors naming the option."""
+"""Options the `paysim dlq` verbs share, declared once; parameter names are ItemFilter's fields, so
+`validated` names the option a bad value came from."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
 
-from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.commands.options import option_help
+from paysim_cli.dlq.models import ListRequest, ReplayRequest
 
 
 class StatusChoice(StrEnum):
@@ -17,6 +17,20 @@ class StatusChoice(StrEnum):
     REPLAYED = "replayed"
     DISCARDED = "discarded"
     ALL = "all"
+
+
+class ReplayableStatus(StrEnum):
+    """What a replay may take: replayed items are counted already."""
+
+    PENDING = "pending"
+    DISCARDED = "discarded"
+
+
+class ResolvedStatus(StrEnum):
+    """What a purge may delete: pending items never."""
+
+    DISCARDED = "discarded"
+    REPLAYED = "replayed"
 
 
 StatusOption = Annotated[
@@ -66,34 +80,28 @@ RunIdOption = Annotated[
 IdOption = Annotated[
     list[int] | None, typer.Option("--id", help="Failed item id; repeat for several.", show_default=False)
 ]
-
-# Request field -> the option that sets it, for error messages.
-OPTION_NAMES = {
-    "filter": "--status",  # the verbs' own rules on the filter are about the status they act on
-    "status": "--status",
-    "codes": "--code",
-    "stages": "--stage",
-    "since": "--since",
-    "until": "--until",
-    "partitions": "--partition",
-    "transaction_id": "--transaction-id",
-    "run_id": "--run-id",
-    "ids": "--id",
-    "limit": "--limit",
-    "after_id": "--after-id",
-    "rate": "--rate",
-    "batch_size": "--batch-size",
-    "workers": "--workers",
-    "reason": "--reason",
-    "older_than": "--older-than",
-    "output": "--output",
-}
-
-Request = TypeVar("Request", bound=BaseModel)
+LimitOption = Annotated[
+    int, typer.Option("--limit", help=option_help("Items per page, newest first", ListRequest, "limit"))
+]
+BatchSizeOption = Annotated[
+    int,
+    typer.Option("--batch-size", help=option_help("Items per transaction", ReplayRequest, "batch_size")),
+]
+RateOption = Annotated[
+    float | None,
+    typer.Option("--rate", help=option_help("At most this many items per second", ReplayRequest, "rate")),
+]
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        help=option_help("Batches in flight at once, each its own transaction", ReplayRequest, "workers"),
+    ),
+]
 
 
 def filter_values(
-    status: StatusChoice,
+    status: StrEnum | None,
     codes: list[str] | None,
     stages: list[str] | None,
     since: str | None,
@@ -103,8 +111,8 @@ def filter_values(
     run_id: str | None,
     ids: list[int] | None,
 ) -> dict[str, Any]:
-    """The filter options as ItemFilter's fields (unset ones left out, `all` as no status)."""
-    values: dict[str, Any] = {"status": None if status is StatusChoice.ALL else str(status)}
+    """The filter options as ItemFilter's fields: unset ones left out, `all` as any status."""
+    values: dict[str, Any] = {"status": None if status is None or status == StatusChoice.ALL else str(status)}
     given = {
         "codes": codes,
         "stages": stages,
@@ -116,20 +124,3 @@ def filter_values(
         "ids": ids,
     }
     return values | {name: value for name, value in given.items() if value}
-
-
-def build_request(model: type[Request], verb: str, **values: Any) -> Request:
-    """`model(**values)`; a validation error is a usage error naming the option and the rule."""
-    try:
-        return model.model_validate(values)
-    except ValidationError as error:
-        first = error.errors()[0]
-        fields = [part for part in first["loc"] if isinstance(part, str)]
-        option = OPTION_NAMES.get(fields[-1], fields[-1]) if fields else "options"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise PaysimError(
-            "invalid_option",
-            f"{option}: {message}",
-            f"see `paysim dlq {verb} --help`",
-            exit_code=ExitCode.USAGE,
-        ) from error

@@ -209,7 +209,7 @@ def render_replay(console: Console, report: ReplayReport) -> None:
             f"{report.failed:,} would fail again"
         )
     else:
-        done = "interrupted after" if report.interrupted else "replayed"
+        done = f"stopped by {report.interrupted_by} after" if report.interrupted_by else "replayed"
         console.print(
             f"{done} {report.attempted:,} of {report.matched:,} matching items via {report.route} "
             f"in {report.batches:,} batches, {report.elapsed_seconds:,.1f} s "

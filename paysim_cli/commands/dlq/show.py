@@ -10,6 +10,8 @@ from paysim_cli.commands.dlq.render import render_item
 from paysim_cli.commands.options import DatabaseUrlOption, JsonOption
 from paysim_cli.context import app_context
 
+EXAMPLES = ("paysim dlq show 4711", "paysim dlq show 4711 --full", "paysim dlq show 4711 --json")
+
 
 def show(
     ctx: typer.Context,
@@ -20,11 +22,11 @@ def show(
     database_url: DatabaseUrlOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Show a failed item: columns, source coordinates, payload (text or base64), replay history."""
+    """Show a failed item: every column, its payload (text or base64), its replay and discard history."""
     from paysim_cli.dlq.triage import show_failed_item
 
     state = app_context(ctx, json_output)
     item = show_failed_item(state.settings.override(database_url=database_url), item_id)
-    # Piped or redirected, the payload is printed whole: truncating is for a person at a terminal.
+    # Piped or redirected, the payload is printed whole: cutting it is for a person at a terminal.
     whole = full or not state.output.is_tty
     state.output.result(item, lambda console: render_item(console, item, full=whole))

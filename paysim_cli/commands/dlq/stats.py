@@ -8,6 +8,8 @@ from paysim_cli.commands.dlq.render import render_stats
 from paysim_cli.commands.options import DatabaseUrlOption, JsonOption
 from paysim_cli.context import app_context
 
+EXAMPLES = ("paysim dlq stats", "paysim dlq stats --json")
+
 
 def stats(
     ctx: typer.Context, database_url: DatabaseUrlOption = None, json_output: JsonOption = False

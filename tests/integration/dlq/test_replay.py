@@ -28,7 +28,7 @@ def test_items_failed_by_a_rule_since_changed_replay_into_the_metrics_exactly_on
 
     report = data(cli("dlq", "replay", "--batch-size", "15", "--json", env=dlq_env))
     assert (report["matched"], report["attempted"], report["processed"], report["failed"]) == (40, 40, 40, 0)
-    assert (report["batches"], report["interrupted"], report["skipped"]) == (3, False, 0)
+    assert (report["batches"], report["interrupted_by"], report["skipped"]) == (3, None, 0)
     assert report["by_code"] == [
         {
             "error_code": "event_time_out_of_range",
@@ -326,7 +326,7 @@ def test_an_item_that_breaks_its_batch_after_validation_is_isolated(
     assert (status, attempts) == ("pending", 2)
     # Isolated by the replay's batch splitting, or refused by the stage that checks it once the
     # processor does (issue 10): either way it failed alone, and the other nine were replayed.
-    assert (stage, code) in {("replay", "replay_failed"), ("normalize", "invalid_event_time")}, message
+    assert (stage, code) in {("process", "processing_failed"), ("normalize", "invalid_event_time")}, message
 
 
 def test_a_replayed_health_canary_goes_to_canary_payments_not_the_metrics(
