@@ -1,6 +1,6 @@
 """Replays as real processes (two worker threads each): two at once never process an item twice or
 count a payment twice, and
-Ctrl-C (a real SIGINT) mid-replay leaves every item replayed and recorded, or untouched."""
+a real SIGINT or SIGTERM mid-replay leaves every item replayed and recorded, or untouched."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import signal
 import time
 
 import orjson
+import pytest
 from dlq_results import data
-
-from paysim_cli.errors import ExitCode
 
 
 def test_two_concurrent_replays_and_a_third_count_every_payment_once(
@@ -52,8 +51,9 @@ def test_two_concurrent_replays_and_a_third_count_every_payment_once(
     assert metrics() == after
 
 
-def test_ctrl_c_mid_replay_leaves_each_item_replayed_or_pending(
-    dlq_env, ingest, bodies, metrics, query, paysim_process
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_mid_replay_leaves_each_item_replayed_or_pending(
+    dlq_env, ingest, bodies, metrics, query, paysim_process, signum, exit_code
 ) -> None:
     ingest(bodies(400))
     before = metrics()
@@ -63,14 +63,14 @@ def test_ctrl_c_mid_replay_leaves_each_item_replayed_or_pending(
         assert replay.poll() is None, replay.communicate()[1].decode()
         assert time.monotonic() < deadline, "the replay made no progress"
         time.sleep(0.05)
-    replay.send_signal(signal.SIGINT)
+    replay.send_signal(signum)
     stdout, stderr = replay.communicate(timeout=120)
 
-    assert replay.returncode == ExitCode.INTERRUPTED, stderr.decode()
+    assert replay.returncode == exit_code, stderr.decode()
     failure = orjson.loads(stdout)["error"]
     assert failure["code"] == "interrupted"
     report = failure["report"]
-    assert report["interrupted_by"] == "SIGINT"
+    assert report["interrupted_by"] == signal.Signals(signum).name
     assert 30 <= report["attempted"] < 400
     items = query(
         "SELECT f.status, f.attempts, count(h.id), min(h.outcome) FROM failed_items f "
