@@ -212,9 +212,9 @@ def world(tmp_path: Path, state_dir: Path) -> Iterator[dict[str, str]]:
 def databases(
     world: dict[str, str],
     database_url: str,
+    admin_database_url: str,
     postgres_port: int,
     postgres_password: str,
-    admin_database_url: str,
     blob_connection_string: str,
 ) -> dict[str, str]:
     """An empty and a migrated database, a user PostgreSQL refuses, and a run that did not reach them."""
