@@ -19,6 +19,7 @@ import orjson
 from paysim_cli.dlq import store
 from paysim_cli.dlq.bounds import MAX_IDS
 from paysim_cli.dlq.models import ExportReport, ExportRequest
+from paysim_cli.dlq.payload import payload_view
 from paysim_cli.dlq.triage import summary
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.settings import Settings
@@ -65,13 +66,9 @@ def export_failed_items(settings: Settings, request: ExportRequest) -> ExportRep
 
 def export_document(row: tuple[Any, ...]) -> dict[str, Any]:
     """One item's line: store.export_query's columns, its payload as text or base64."""
-    item = summary(row)
-    raw = bytes(row[-1])
-    document: dict[str, Any] = item.model_dump(mode="json", exclude={"updated_at", "payload_bytes"})
-    try:
-        document["payload"] = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        document["payload_base64"] = base64.b64encode(raw).decode("ascii")
+    document: dict[str, Any] = summary(row).model_dump(mode="json", exclude={"updated_at", "payload_bytes"})
+    payload = payload_view(bytes(row[-1]))
+    document["payload" if payload.encoding == "utf-8" else "payload_base64"] = payload.content
     return document
 
 

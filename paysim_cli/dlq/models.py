@@ -79,7 +79,7 @@ class ItemFilter(BaseModel):
     def _after_since(cls, until: datetime | None, info: ValidationInfo) -> datetime | None:
         since = info.data.get("since")
         if until is not None and since is not None and since >= until:
-            raise ValueError(f"must be after --since ({since.isoformat()}), not {until.isoformat()}")
+            raise ValueError(f"must be later than --since ({since.isoformat()})")
         return until
 
 

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from paysim_cli.db import connect
+from paysim_cli.dlq.bounds import ItemStatus
 from paysim_cli.dlq.models import ItemFilter
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.secrets import mask_secrets
@@ -122,7 +123,16 @@ def conditions(item_filter: ItemFilter) -> tuple[str, dict[str, Any]]:
     return " AND ".join(parts) or "true", params
 
 
-def list_query(where: str) -> str:
+def list_query(where: str, *, any_status: bool = False) -> str:
+    """A page newest first. For any status, a page per status merged: each reads the (status, ...)
+    indexes in id order, where one scan of all ids would pass over every item the filter refuses."""
+    if not any_status:
+        return _page(where)
+    pages = " UNION ALL ".join("(" + _page(f"status = '{status}' AND {where}") + ")" for status in ItemStatus)
+    return f"SELECT * FROM ({pages}) AS pages ORDER BY id DESC LIMIT %(limit)s"
+
+
+def _page(where: str) -> str:
     return f"""SELECT {SUMMARY_COLUMNS} FROM failed_items
 WHERE {where} AND id < coalesce(%(after_id)s, 9223372036854775807)
 ORDER BY id DESC LIMIT %(limit)s"""

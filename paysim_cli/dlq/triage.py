@@ -34,7 +34,8 @@ def list_failed_items(settings: Settings, request: ListRequest) -> ListReport:
     with store.dlq_connection(settings, "list") as conn:
         store.require_items(conn, request.filter.ids)
         rows = conn.execute(
-            store.list_query(where), {**params, "after_id": request.after_id, "limit": request.limit}
+            store.list_query(where, any_status=request.filter.status is None),
+            {**params, "after_id": request.after_id, "limit": request.limit},
         ).fetchall()
     items = [summary(row) for row in rows]
     full_page = len(items) == request.limit

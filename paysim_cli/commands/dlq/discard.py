@@ -7,22 +7,11 @@ from typing import Annotated
 import typer
 
 from paysim_cli.commands.confirm import confirmed
-from paysim_cli.commands.dlq.options import (
-    CodeOption,
-    IdOption,
-    PartitionOption,
-    RunIdOption,
-    SinceOption,
-    StageOption,
-    StatusChoice,
-    TransactionIdOption,
-    UntilOption,
-    filter_values,
-)
+from paysim_cli.commands.dlq.options import BulkYesOption, filtered
 from paysim_cli.commands.dlq.render import render_discard
 from paysim_cli.commands.options import DatabaseUrlOption, JsonOption, validated
 from paysim_cli.context import app_context
-from paysim_cli.dlq.bounds import CONFIRM_THRESHOLD
+from paysim_cli.dlq.models import ItemFilter
 
 EXAMPLES = (
     'paysim dlq discard --code not_json --reason "producer bug PAY-123, fixed upstream"',
@@ -30,37 +19,20 @@ EXAMPLES = (
 )
 
 
+@filtered()
 def discard(
     ctx: typer.Context,
+    item_filter: ItemFilter,
     reason: Annotated[str, typer.Option("--reason", help="Why: kept in each item's history.")],
-    codes: CodeOption = None,
-    stages: StageOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    partitions: PartitionOption = None,
-    transaction_id: TransactionIdOption = None,
-    run_id: RunIdOption = None,
-    ids: IdOption = None,
-    yes: Annotated[
-        bool,
-        typer.Option(
-            "--yes",
-            "-y",
-            help=f"Discard more than {CONFIRM_THRESHOLD} items without asking (a terminal asks).",
-        ),
-    ] = False,
+    yes: BulkYesOption = False,
     database_url: DatabaseUrlOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Discard the matching pending items: status discarded, never deleted (`dlq purge` deletes)."""
     from paysim_cli.dlq.cleanup import discard_failed_items
-    from paysim_cli.dlq.models import DiscardRequest, ItemFilter
+    from paysim_cli.dlq.models import DiscardRequest
 
     state = app_context(ctx, json_output)
-    values = filter_values(
-        StatusChoice.PENDING, codes, stages, since, until, partitions, transaction_id, run_id, ids
-    )
-    item_filter = validated(ctx, ItemFilter, **values)
     request = validated(ctx, DiscardRequest, filter=item_filter, reason=reason)
     report = discard_failed_items(
         state.settings.override(database_url=database_url),

@@ -6,24 +6,12 @@ from typing import Annotated
 
 import typer
 
-from paysim_cli.commands.dlq.options import (
-    CodeOption,
-    IdOption,
-    LimitOption,
-    PartitionOption,
-    RunIdOption,
-    SinceOption,
-    StageOption,
-    StatusChoice,
-    StatusOption,
-    TransactionIdOption,
-    UntilOption,
-    filter_values,
-)
+from paysim_cli.commands.dlq.options import LimitOption, StatusOption, filtered
 from paysim_cli.commands.dlq.render import render_list
 from paysim_cli.commands.options import DatabaseUrlOption, JsonOption, validated
 from paysim_cli.context import app_context
 from paysim_cli.dlq.bounds import DEFAULT_PAGE
+from paysim_cli.dlq.models import ItemFilter
 
 EXAMPLES = (
     "paysim dlq list",
@@ -33,17 +21,10 @@ EXAMPLES = (
 )
 
 
+@filtered(StatusOption)
 def list_items(
     ctx: typer.Context,
-    status: StatusOption = StatusChoice.PENDING,
-    codes: CodeOption = None,
-    stages: StageOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    partitions: PartitionOption = None,
-    transaction_id: TransactionIdOption = None,
-    run_id: RunIdOption = None,
-    ids: IdOption = None,
+    item_filter: ItemFilter,
     limit: LimitOption = DEFAULT_PAGE,
     after_id: Annotated[
         int | None, typer.Option(help="Continue a page: items older than this id.", show_default=False)
@@ -52,12 +33,10 @@ def list_items(
     json_output: JsonOption = False,
 ) -> None:
     """List failed items, newest first; --after-id continues a page."""
-    from paysim_cli.dlq.models import ItemFilter, ListRequest
+    from paysim_cli.dlq.models import ListRequest
     from paysim_cli.dlq.triage import list_failed_items
 
     state = app_context(ctx, json_output)
-    values = filter_values(status, codes, stages, since, until, partitions, transaction_id, run_id, ids)
-    item_filter = validated(ctx, ItemFilter, **values)
     request = validated(ctx, ListRequest, filter=item_filter, limit=limit, after_id=after_id)
     report = list_failed_items(state.settings.override(database_url=database_url), request)
     state.output.result(report, lambda console: render_list(console, report))

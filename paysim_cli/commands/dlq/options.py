@@ -1,15 +1,20 @@
 """Options the `paysim dlq` verbs share, declared once; parameter names are ItemFilter's fields, so
-`validated` names the option a bad value came from."""
+`validated` names the option a bad value came from. `filtered` gives a verb the filter options."""
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from paysim_cli.commands.options import option_help
-from paysim_cli.dlq.models import ListRequest, ReplayRequest
+from paysim_cli.commands.options import option_help, validated
+from paysim_cli.context import app_context
+from paysim_cli.dlq.bounds import CONFIRM_THRESHOLD
+from paysim_cli.dlq.models import ItemFilter, ListRequest, ReplayRequest
 
 
 class StatusChoice(StrEnum):
@@ -35,6 +40,9 @@ class ResolvedStatus(StrEnum):
 
 StatusOption = Annotated[
     StatusChoice, typer.Option("--status", help="Items in this status; all for every status.")
+]
+ReplayableStatusOption = Annotated[
+    ReplayableStatus, typer.Option("--status", help="Pending items, or discarded ones (these need --yes).")
 ]
 CodeOption = Annotated[
     list[str] | None,
@@ -100,27 +108,77 @@ WorkersOption = Annotated[
 ]
 
 
-def filter_values(
-    status: StrEnum | None,
-    codes: list[str] | None,
-    stages: list[str] | None,
-    since: str | None,
-    until: str | None,
-    partitions: list[str] | None,
-    transaction_id: str | None,
-    run_id: str | None,
-    ids: list[int] | None,
-) -> dict[str, Any]:
+BulkYesOption = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        "-y",
+        help=f"Act on more than {CONFIRM_THRESHOLD} items, or replay discarded ones, without asking "
+        "(a terminal asks; elsewhere paysim refuses).",
+    ),
+]
+
+# The filter options every filtering verb takes besides --status, as (ItemFilter field, option).
+FILTER_OPTIONS: tuple[tuple[str, object], ...] = (
+    ("codes", CodeOption),
+    ("stages", StageOption),
+    ("since", SinceOption),
+    ("until", UntilOption),
+    ("partitions", PartitionOption),
+    ("transaction_id", TransactionIdOption),
+    ("run_id", RunIdOption),
+    ("ids", IdOption),
+)
+
+Command = Callable[..., None]
+
+
+def filtered(
+    status_option: object | None = None, default: StrEnum = StatusChoice.PENDING
+) -> Callable[[Command], Command]:
+    """Give a verb the filter options (and `status_option` as --status, else pending items only).
+
+    The verb declares `item_filter: ItemFilter` instead of the options and receives them validated:
+    one declaration of the options and one way to build the filter for every filtering verb.
+    """
+
+    def decorate(command: Command) -> Command:
+        signature = inspect.signature(command, eval_str=True)
+        params = [
+            param.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            for param in signature.parameters.values()
+            if param.name != "item_filter"
+        ]
+        options: list[tuple[str, object, StrEnum | None]] = []
+        if status_option is not None:
+            options.append(("status", status_option, default))
+        options += [(name, option, None) for name, option in FILTER_OPTIONS]
+        added = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value, annotation=option)
+            for name, option, value in options
+        ]
+        # After the context and the verb's required options, before its other options.
+        at = next((n for n, param in enumerate(params) if param.default is not param.empty), len(params))
+
+        @functools.wraps(command)
+        def run(**values: Any) -> None:
+            conditions = {name: values.pop(name) for name, _ in FILTER_OPTIONS}
+            status = values.pop("status", default)
+            # The verb's --json first: a bad filter is reported in the mode asked for.
+            app_context(values["ctx"], values.get("json_output", False))
+            item_filter = validated(values["ctx"], ItemFilter, **filter_values(status, conditions))
+            command(**values, item_filter=item_filter)
+
+        params[at:at] = added
+        run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        # Typer reads the annotations too: the new ones, evaluated, not the verb's own.
+        run.__annotations__ = {param.name: param.annotation for param in params} | {"return": None}
+        return run
+
+    return decorate
+
+
+def filter_values(status: StrEnum | None, conditions: Mapping[str, Any]) -> dict[str, Any]:
     """The filter options as ItemFilter's fields: unset ones left out, `all` as any status."""
     values: dict[str, Any] = {"status": None if status is None or status == StatusChoice.ALL else str(status)}
-    given = {
-        "codes": codes,
-        "stages": stages,
-        "since": since,
-        "until": until,
-        "partitions": partitions,
-        "transaction_id": transaction_id,
-        "run_id": run_id,
-        "ids": ids,
-    }
-    return values | {name: value for name, value in given.items() if value}
+    return values | {name: value for name, value in conditions.items() if value}

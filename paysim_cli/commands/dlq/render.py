@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
     from rich.text import Text
 
     from paysim_cli.dlq.models import (
@@ -200,8 +201,6 @@ def _age(seconds: float) -> str:
 
 
 def render_replay(console: Console, report: ReplayReport) -> None:
-    from rich.table import Table
-
     if report.dry_run:
         console.print(
             f"dry run over {report.attempted:,} of {report.matched:,} matching items (nothing written): "
@@ -219,8 +218,13 @@ def render_replay(console: Console, report: ReplayReport) -> None:
         )
         if report.operation_id is not None:
             console.print(f"operation {report.operation_id} (in each item's history)")
-    if not report.by_code:
-        return
+    if report.by_code:
+        console.print(_by_code_table(report))
+
+
+def _by_code_table(report: ReplayReport) -> Table:
+    from rich.table import Table
+
     table = Table(title="by error code before the replay")
     for column in ("code", "items", "processed", "duplicates", "published", "failed", "why it failed"):
         table.add_column(column, justify="left" if column in ("code", "why it failed") else "right")
@@ -237,7 +241,7 @@ def render_replay(console: Console, report: ReplayReport) -> None:
             f"{entry.failed:,}",
             inert(reasons or "-", CELL_CHARS * 2),
         )
-    console.print(table)
+    return table
 
 
 def render_discard(console: Console, report: DiscardReport) -> None:

@@ -11,29 +11,27 @@ import typer
 from paysim_cli.commands.confirm import confirmed
 from paysim_cli.commands.dlq.options import (
     BatchSizeOption,
-    CodeOption,
-    IdOption,
-    PartitionOption,
+    BulkYesOption,
     RateOption,
     ReplayableStatus,
-    RunIdOption,
-    SinceOption,
-    StageOption,
-    TransactionIdOption,
-    UntilOption,
+    ReplayableStatusOption,
     WorkersOption,
-    filter_values,
+    filtered,
 )
 from paysim_cli.commands.dlq.render import render_replay
 from paysim_cli.commands.interrupted import finish_interruptible
 from paysim_cli.commands.options import DatabaseUrlOption, JsonOption, TransportOption, validated
-from paysim_cli.context import app_context
-from paysim_cli.dlq.bounds import CONFIRM_THRESHOLD, DEFAULT_BATCH_SIZE, DEFAULT_WORKERS, Route
+from paysim_cli.context import AppContext, app_context
+from paysim_cli.dlq.bounds import DEFAULT_BATCH_SIZE, DEFAULT_WORKERS, Route
+from paysim_cli.dlq.models import ItemFilter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from rich.progress import Progress
+
+    from paysim_cli.dlq.models import ReplayReport, ReplayRequest
+    from paysim_cli.settings import Settings
 
 EXAMPLES = (
     "paysim dlq replay --code unknown_currency --dry-run",
@@ -45,20 +43,10 @@ EXAMPLES = (
 )
 
 
+@filtered(ReplayableStatusOption, ReplayableStatus.PENDING)
 def replay(
     ctx: typer.Context,
-    status: Annotated[
-        ReplayableStatus,
-        typer.Option("--status", help="Pending items, or discarded ones (these need --yes)."),
-    ] = ReplayableStatus.PENDING,
-    codes: CodeOption = None,
-    stages: StageOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    partitions: PartitionOption = None,
-    transaction_id: TransactionIdOption = None,
-    run_id: RunIdOption = None,
-    ids: IdOption = None,
+    item_filter: ItemFilter,
     via: Annotated[
         Route, typer.Option("--via", help="processor: here, in the item's transaction; hub: republish.")
     ] = Route.PROCESSOR,
@@ -74,14 +62,7 @@ def replay(
         Path | None,
         typer.Option("--from-file", help="Replay the (edited) payloads of `dlq export`'s file, by id."),
     ] = None,
-    yes: Annotated[
-        bool,
-        typer.Option(
-            "--yes",
-            "-y",
-            help=f"Replay more than {CONFIRM_THRESHOLD} items, or discarded ones, without asking.",
-        ),
-    ] = False,
+    yes: BulkYesOption = False,
     database_url: DatabaseUrlOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -90,13 +71,9 @@ def replay(
     SIGINT or SIGTERM stops after the batches in flight: the report is printed, and the exit status is
     130 or 143. Run the same command again to continue.
     """
-    from paysim_cli.dlq.edits import read_edits
-    from paysim_cli.dlq.models import ItemFilter, ReplayRequest
-    from paysim_cli.dlq.replay import replay_failed_items
+    from paysim_cli.dlq.models import ReplayRequest
 
     state = app_context(ctx, json_output)
-    values = filter_values(status, codes, stages, since, until, partitions, transaction_id, run_id, ids)
-    item_filter = validated(ctx, ItemFilter, **values)
     request = validated(
         ctx,
         ReplayRequest,
@@ -110,17 +87,7 @@ def replay(
         workers=workers,
         confirmed=yes,
     )
-    edits = read_edits(from_file) if from_file is not None else None
-    # A bar at a terminal; otherwise nothing until the report (stdout stays one document).
-    view = state.output.progress("replaying failed items") if state.output.interactive else nullcontext()
-    with view as bar:
-        report = replay_failed_items(
-            state.settings.override(database_url=database_url),
-            request,
-            edits=edits,
-            on_progress=_progress_callback(bar),
-            confirm=lambda question: confirmed(state.output, question, yes=yes),
-        )
+    report = _replay(state, state.settings.override(database_url=database_url), request, from_file)
     finish_interruptible(
         state.output,
         report,
@@ -128,6 +95,26 @@ def replay(
         report.interrupted_by,
         hint="run the same replay again to continue: replayed items are no longer pending",
     )
+
+
+def _replay(
+    state: AppContext, settings: Settings, request: ReplayRequest, from_file: Path | None
+) -> ReplayReport:
+    """The replay, with a progress bar at a terminal (otherwise nothing until the report: stdout stays
+    one document) and a prompt where a confirmation is needed."""
+    from paysim_cli.dlq.edits import read_edits
+    from paysim_cli.dlq.replay import replay_failed_items
+
+    edits = read_edits(from_file) if from_file is not None else None
+    view = state.output.progress("replaying failed items") if state.output.interactive else nullcontext()
+    with view as bar:
+        return replay_failed_items(
+            settings,
+            request,
+            edits=edits,
+            on_progress=_progress_callback(bar),
+            confirm=lambda question: confirmed(state.output, question, yes=request.confirmed),
+        )
 
 
 def _progress_callback(bar: Progress | None) -> Callable[[int, int], None] | None:

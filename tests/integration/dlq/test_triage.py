@@ -109,6 +109,26 @@ def test_list_pages_newest_first_by_keyset_and_filters_combine(cli, dlq_env, ing
     assert f"more: --after-id {ids[-1]}" in table.stdout
 
 
+def test_a_list_of_every_status_pages_in_id_order_across_statuses(cli, dlq_env, ingest) -> None:
+    ingest([b"not json %d" % index for index in range(5)], partition="1", first=10)
+    ingest([b"[1]", b"[2]"], partition="2", first=20)
+    discarded = cli("dlq", "discard", "--id", "3", "--id", "6", "--reason", "test", "--json", env=dlq_env)
+    assert data(discarded)["discarded"] == 2
+
+    def page(*options: str) -> tuple[list[tuple[int, str]], int | None]:
+        listed = data(cli("dlq", "list", "--status", "all", *options, "--json", env=dlq_env))
+        return [(item["id"], item["status"]) for item in listed["items"]], listed["next_after_id"]
+
+    assert page("--limit", "4") == ([(7, "pending"), (6, "discarded"), (5, "pending"), (4, "pending")], 4)
+    assert page("--limit", "4", "--after-id", "4") == (
+        [(3, "discarded"), (2, "pending"), (1, "pending")],
+        None,
+    )
+    not_json = page("--code", "not_json")[0]
+    assert [item_id for item_id, _ in not_json] == [5, 4, 3, 2, 1]
+    assert page("--code", "not_an_object", "--id", "3")[0] == []
+
+
 def test_show_prints_every_column_and_a_hostile_payload_inertly(cli, dlq_env, ingest, bodies) -> None:
     hostile = b'{"note": "[bold red]owned[/bold red] \x1b[2J\x1b]0;title\x07 \xe2\x80\xae txt", "x": 1'
     ingest([hostile, b"\xff\xfe not utf-8"], partition="3", first=7)
@@ -153,7 +173,7 @@ def test_a_long_payload_is_truncated_at_a_terminal_only(cli, dlq_env, ingest) ->
         (["list", "--code", "bogus"], "--code", "unknown error code 'bogus'; known: event_too_large"),
         (["list", "--stage", "bogus"], "--stage", "unknown stage 'bogus'"),
         (["list", "--since", "yesterday"], "--since", "valid datetime"),
-        (["list", "--since", "1h", "--until", "2h"], "--until", "must be after --since"),
+        (["list", "--since", "1h", "--until", "2h"], "--until", "must be later than --since"),
         (["list", "--transaction-id", "42"], "--transaction-id", "UUID"),
         (["list", "--limit", "0"], "--limit", "must be 1 <= N <= 1,000, not 0"),
         (["list", "--limit", "5000"], "--limit", "must be 1 <= N <= 1,000, not 5000"),

@@ -27,7 +27,7 @@ def test_filters_keep_unique_values_and_refuse_unknown_ones() -> None:
     assert ItemFilter(ids=(3, 3, 1), codes=("not_json", "not_json")).model_dump()["ids"] == (3, 1)
     with pytest.raises(ValidationError, match="unknown error code 'nope'"):
         ItemFilter(codes=("nope",))
-    with pytest.raises(ValidationError, match="must be after --since"):
+    with pytest.raises(ValidationError, match="must be later than --since"):
         ItemFilter(since="2026-01-02T00:00:00Z", until="2026-01-01T00:00:00Z")
 
 
@@ -40,5 +40,7 @@ def test_verbs_act_only_on_the_statuses_they_may() -> None:
 
 
 def test_all_statuses_and_unset_options_build_the_filter() -> None:
-    values = filter_values(StatusChoice.ALL, None, ["decode"], None, None, [], None, None, [4])
+    values = filter_values(
+        StatusChoice.ALL, {"codes": None, "stages": ["decode"], "partitions": [], "ids": [4]}
+    )
     assert values == {"status": None, "stages": ["decode"], "ids": [4]}
