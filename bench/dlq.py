@@ -8,7 +8,7 @@ created over the last day. Then:
 
 - `dlq list` latency: the services `paysim dlq list` calls (connect, query, models), repeated; the
   newest page (the default: pending, 50), a page by error code, a page deep in the table (--after-id),
-  and `dlq stats` once.
+  a page of every status by a code no item has, and `dlq stats` once.
 - replay throughput: `paysim dlq replay --via processor --batch-size 500` over --replay items (each
   batch: lock, decode, validate, normalize, dedupe, metrics, raw events to Blob, status and history,
   commit), as items replayed per wall-clock second.
@@ -24,7 +24,6 @@ import cProfile
 import pstats
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,17 +34,15 @@ import psutil
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "function"))
+
+from harness import temporary_stack  # noqa: E402
 
 from paysim_cli.dlq import store  # noqa: E402
 from paysim_cli.dlq.models import ItemFilter, ListRequest, ReplayRequest  # noqa: E402
 from paysim_cli.dlq.replay import replay_failed_items  # noqa: E402
 from paysim_cli.dlq.triage import failed_item_stats, list_failed_items  # noqa: E402
-from paysim_cli.local.azurite import Azurite  # noqa: E402
-from paysim_cli.local.postgres import EmbeddedPostgres  # noqa: E402
-from paysim_cli.local.processes import free_port  # noqa: E402
-from paysim_cli.local.state import azurite_connection_string, postgres_url  # noqa: E402
-from paysim_cli.migrations import upgrade  # noqa: E402
 from paysim_cli.settings import Settings  # noqa: E402
 from paysim_cli.simulator.generator import EventGenerator  # noqa: E402
 from paysim_cli.simulator.profile_store import load_profile  # noqa: E402
@@ -121,11 +118,14 @@ def list_latency(settings: Settings, items: int, repeat: int) -> None:
     newest = ListRequest()
     by_code = ListRequest(filter=ItemFilter(codes=("event_time_out_of_range",)))
     deep = ListRequest(after_id=items // 2)
+    # No item has this code: a page per status, each from an index, instead of a scan of every id.
+    rare = ListRequest(filter=ItemFilter(status=None, codes=("not_json",)))
     latency("newest page (pending, 50)", repeat, lambda: list_failed_items(settings, newest))
     latency("--code event_time_out_of_range", repeat, lambda: list_failed_items(settings, by_code))
     latency(
         f"--after-id {items // 2:,} (middle of the table)", repeat, lambda: list_failed_items(settings, deep)
     )
+    latency("--status all --code not_json (no such item)", repeat, lambda: list_failed_items(settings, rare))
     latency("dlq stats", 3, lambda: failed_item_stats(settings))
 
 
@@ -192,29 +192,16 @@ def main() -> None:
     )
     parser.add_argument("--profile", action="store_true", help="print the cProfile of the replay")
     arguments = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="paysim-bench-") as directory:
-        postgres = EmbeddedPostgres(Path(directory) / "postgres")
-        postgres_state = postgres.start(free_port())
-        azurite_state = Azurite(Path(directory) / "azurite").start(free_port())
-        try:
-            database_url = postgres_url(postgres_state.port)
-            settings = Settings(
-                state_dir=Path(directory) / "state",
-                database_url=database_url,
-                blob_connection_string=azurite_connection_string(azurite_state.port),
+    with temporary_stack() as stack:
+        settings = stack.settings
+        insert_items(stack.database_url, arguments.items)
+        list_latency(settings, arguments.items, arguments.repeat)
+        services = {"PostgreSQL": stack.postgres_pid, "Azurite": stack.azurite_pid}
+        for workers in arguments.workers:
+            replay_throughput(
+                settings, arguments.replay, arguments.batch_size, workers, arguments.profile, services
             )
-            upgrade(settings)
-            insert_items(database_url, arguments.items)
-            list_latency(settings, arguments.items, arguments.repeat)
-            services = {"PostgreSQL": postgres_state.pid, "Azurite": azurite_state.pid}
-            for workers in arguments.workers:
-                replay_throughput(
-                    settings, arguments.replay, arguments.batch_size, workers, arguments.profile, services
-                )
-            list_latency(settings, arguments.items, arguments.repeat)
-        finally:
-            Azurite.stop(azurite_state)
-            postgres.stop()
+        list_latency(settings, arguments.items, arguments.repeat)
 
 
 if __name__ == "__main__":
