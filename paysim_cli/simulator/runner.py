@@ -15,8 +15,8 @@ from typing import Protocol
 
 from paysim_cli.errors import PaysimError
 from paysim_cli.hub.transport import EventPublisher, OutgoingEvent
+from paysim_cli.runs.manifest import ManifestCounts
 from paysim_cli.simulator.generator import BLOCK_EVENTS, EventBlock, EventGenerator, PartitionKeyField
-from paysim_cli.simulator.manifest import ManifestCounts
 from paysim_cli.simulator.profile import Profile
 from paysim_cli.simulator.profile_store import load_profile
 from paysim_cli.simulator.progress import WorkerProgress
