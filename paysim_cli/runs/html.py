@@ -131,7 +131,8 @@ def _line(x: list[str], y: list[Any], name: str, *, dash: str = "solid", colour:
     line: dict[str, str] = {"dash": dash} | ({"color": colour} if colour else {})
     return {
         "type": "scatter",
-        "mode": "lines",
+        "mode": "lines+markers",
+        "marker": {"size": 5},
         "name": name,
         "x": x,
         "y": y,
