@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.output import plural
 from paysim_cli.reconcile.verify import ReconciliationReport
 from paysim_cli.runs.report import RunReport, build_report
 from paysim_cli.settings import Settings
@@ -80,7 +81,8 @@ def figures_of(report: RunReport) -> list[Figure]:
     timeline = report.timeline
     x = [f"{moment:%Y-%m-%d %H:%M:%S}" for moment in timeline.time]
     rate = [
-        _line(x, timeline.target_rate, "target rate", dash="dash"),
+        # The target is piecewise linear: a second the loop spent in one long publish has none recorded.
+        _line(x, timeline.target_rate, "target rate", dash="dash") | {"connectgaps": True},
         _line(x, timeline.intended, "intended (by send time)"),
         _line(x, timeline.sent, "achieved (acknowledged)"),
         _line(x, timeline.processed, "taken in by the pipeline (every kind)"),
@@ -170,7 +172,7 @@ def _header(report: RunReport) -> str:
     rows = [
         ("profile", report.profile),
         ("seed", str(report.seed)),
-        ("target", f"{report.target} ({report.workers} workers)"),
+        ("target", f"{report.target} ({plural(report.workers, 'worker')})"),
         (
             "started / finished (UTC)",
             f"{report.started_at:%Y-%m-%d %H:%M:%S} / {report.finished_at:%H:%M:%S}",
