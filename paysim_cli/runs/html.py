@@ -112,7 +112,11 @@ def figures_of(report: RunReport) -> list[Figure]:
         _figure(
             "chart-lag",
             "Lag per partition (events)",
-            [_line(x, lag, f"partition {name}") for name, lag in timeline.lag.items()],
+            # A gauge read at each poll: a second the host polled in none of is a gap, not a zero.
+            [
+                _line(x, lag, f"partition {name}") | {"connectgaps": True}
+                for name, lag in timeline.lag.items()
+            ],
             "events",
             x,
         ),

@@ -100,8 +100,8 @@ def test_the_report_draws_every_chart_offline(demo_run: tuple[dict[str, Any], di
                 "console", lambda message: errors.append(message.text) if message.type == "error" else None
             )
             page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(page_file.as_uri())
-            page.wait_for_selector("body[data-charts=drawn]", timeout=60_000)
+            page.goto(page_file.as_uri(), timeout=180_000)  # 5 MB of script on a loaded machine
+            page.wait_for_selector("body[data-charts=drawn]", timeout=180_000)
             points = {chart: page.evaluate(_POINTS, chart) for chart in CHARTS}
             drawn = {chart: page.locator(f"#{chart} .main-svg").count() for chart in CHARTS}
             verdict = page.inner_text("#verdict")
