@@ -33,6 +33,15 @@ FAILED_ITEM_PREFIX = "failed_item:"  # a counter per error code: failed_item:<co
 logger = logging.getLogger(__name__)
 
 
+class _Rates(Protocol):
+    """The schedule, as far as the target rate goes."""
+
+    def rate_at(self, moment: float) -> float: ...
+
+    @property
+    def planned_end(self) -> float: ...
+
+
 class SimulateRecorder:
     """One simulate worker's series; `now` readings are seconds since the worker's start."""
 
@@ -45,12 +54,16 @@ class SimulateRecorder:
     def _second(self, now: float) -> int:
         return int(self._wall_start + now)
 
-    def target(self, now: float, rate: float) -> None:
-        """The schedule's rate, once a second: the workers' shares add up to the run's target."""
+    def target(self, now: float, schedule: _Rates) -> None:
+        """The schedule's rate in each second from the run's start up to `now` not yet recorded: a loop
+        stuck in one long publish skips seconds. The workers' shares add up to the run's target."""
         second = self._second(now)
-        if second != self._rate_second:
-            self._rate_second = second
-            self.series.add(second, "target_rate", rate)
+        first = int(self._wall_start) if self._rate_second is None else self._rate_second + 1
+        for whole in range(first, second + 1):
+            moment = max(0.0, whole - self._wall_start)  # the rate as the second starts
+            rate = schedule.rate_at(moment) if moment < schedule.planned_end else 0.0
+            self.series.add(whole, "target_rate", rate)
+        self._rate_second = max(second, first - 1)
 
     def delivered(self, now: float, intended: npt.NDArray[np.float64], kinds: npt.NDArray[np.int64]) -> None:
         """A publish acknowledged at `now`: events intended at `intended`, of `kinds` (EventKind)."""

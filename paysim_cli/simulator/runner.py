@@ -218,7 +218,7 @@ class _WorkerLoop:
         now = self._now()
         self._watch(now)
         due = self._schedule.due(now)
-        self._series.target(now, self._schedule.rate_at(now) if now < self._schedule.planned_end else 0.0)
+        self._series.target(now, self._schedule)
         if self._on_progress is not None and now >= self._next_report:
             self._update(now, due)
             self._on_progress(self._progress)

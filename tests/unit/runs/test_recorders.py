@@ -60,12 +60,21 @@ def test_a_run_of_another_state_directory_gets_no_file(settings: Settings) -> No
     assert recorder.write(settings) == []
 
 
+class Rates:
+    """A schedule whose rate grows by 1/s from 500, planned to end after 3 s."""
+
+    planned_end = 3.0
+
+    def rate_at(self, moment: float) -> float:
+        return 500.0 + moment
+
+
 def test_the_simulate_recorder_counts_by_second(tmp_path: Path) -> None:
     recorder = SimulateRecorder(tmp_path, worker=3, wall_start=1000.0)
     intended = np.array([0.2, 0.9, 1.1, 1.5])
     kinds = np.array([EventKind.VALID, EventKind.MALFORMED, EventKind.DUPLICATE, EventKind.VALID])
-    recorder.target(0.0, 500.0)
-    recorder.target(0.5, 600.0)  # once a second: the workers' shares add up when merged
+    recorder.target(0.5, Rates())  # once a second: the workers' shares add up when merged
+    recorder.target(0.9, Rates())
     recorder.delivered(1.6, intended, kinds)
     recorder.undelivered(2.5, np.array([2.0]))
     recorder.write()
@@ -73,5 +82,11 @@ def test_the_simulate_recorder_counts_by_second(tmp_path: Path) -> None:
     series = read_series([tmp_path / "series" / "simulate-3.json"])
     assert series.seconds[1000].counters == {"target_rate": 500.0, "intended": 2}
     assert series.seconds[1001].counters == {"intended": 2, "sent": 4, "malformed": 1, "duplicates": 1}
+    recorder.target(4.2, Rates())  # a publish took seconds: the seconds it skipped get their rate too
+    assert [
+        series_entry.counters["target_rate"]
+        for _, series_entry in sorted(recorder.series.seconds.items())
+        if "target_rate" in series_entry.counters
+    ] == [500.0, 501.0, 502.0, 0.0, 0.0]
     assert series.seconds[1002].counters == {"intended": 1, "failed": 1}
     assert series.seconds[1001].histograms["publish"].total == 4

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import pytest
+from typer.testing import Result
 
 from paysim_cli.errors import PaysimError
 from paysim_cli.runs.html import figures_of, render_html, write_run_report
@@ -72,9 +75,9 @@ def test_the_page_is_self_contained_and_has_every_chart(
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", page)  # nothing fetched
     for chart in CHART_IDS:
         assert f'id="{chart}"' in page
-    figures = orjson.loads(
-        re.search(r'<script type="application/json" id="figures">(.*?)</script>', page, re.S)[1]
-    )
+    embedded = re.search(r'<script type="application/json" id="figures">(.*?)</script>', page, re.S)
+    assert embedded is not None
+    figures = orjson.loads(embedded[1])
     assert [figure["id"] for figure in figures] == CHART_IDS
     rate = figures[0]["traces"]
     assert sum(rate[2]["y"]) == run.sent  # achieved
@@ -85,3 +88,38 @@ def test_an_unknown_run_is_run_not_found(settings: Settings) -> None:
     with pytest.raises(PaysimError) as raised:
         build_report(settings, "nope", verify=False)
     assert raised.value.code == "run_not_found"
+
+
+def test_simulate_writes_its_report_when_asked(cli: Callable[..., Result], tmp_path: Path) -> None:
+    page = tmp_path / "sent.html"
+    result = cli(
+        "simulate",
+        "--count",
+        "300",
+        "--rate",
+        "1000",
+        "--output",
+        str(tmp_path / "e.ndjson"),
+        "--report",
+        str(page),
+    )
+    assert result.exit_code == 0, result.output
+    assert page.is_file()
+    assert "written to" in result.stderr
+    run_id = re.search(r"report of run (\S+) \(not verified\)", result.stderr)
+    assert run_id is not None
+    listed = cli(
+        "runs", "report", run_id[1], "--no-verify", "--output", str(tmp_path / "again.html"), "--json"
+    )
+    assert orjson.loads(listed.stdout)["data"]["report"]["figures"]["sent"] == 300
+
+
+def test_nothing_to_report_is_a_warning(cli: Callable[..., Result], tmp_path: Path) -> None:
+    from paysim_cli.commands.run_report import write_requested_report
+    from paysim_cli.output import Output
+
+    errors = io.StringIO()
+    output = Output(stdout=io.StringIO(), stderr=errors)
+    write_requested_report(output, Settings(state_dir=tmp_path), tmp_path / "r.html", ["gone"], verify=False)
+    assert "no run with a manifest" in errors.getvalue()
+    assert not (tmp_path / "r.html").exists()
