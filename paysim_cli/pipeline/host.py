@@ -38,6 +38,7 @@ from paysim_cli.pipeline.consumer import (
 )
 from paysim_cli.pipeline.loader import DEFAULT_FUNCTION_DIR, app_settings, load_function, script_path
 from paysim_cli.pipeline.request import PipelineRequest
+from paysim_cli.runs.recorders import HostRecorder
 from paysim_cli.secrets import mask_secrets
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.latency import LatencyHistogram, LatencySummary
@@ -188,6 +189,7 @@ class PipelineHost:
         self.caught_up_since: float | None = None
         self._partitions: list[PartitionLag] = []
         self._lag_read_at = -math.inf
+        self.series = HostRecorder(host_id)  # written beside each run's manifest when the host stops
 
     def __enter__(self) -> PipelineHost:
         self.start()
@@ -278,7 +280,9 @@ class PipelineHost:
         while self._pool.running() and (remaining := deadline - time.monotonic()) > 0:
             self._collect(min(POLL_SECONDS, remaining))
         self._shut_down()
-        return self._report(status).model_copy(update={"interrupted_by": interrupted_by})
+        report = self._report(status).model_copy(update={"interrupted_by": interrupted_by})
+        self.series.write(self.settings)
+        return report
 
     def _receive(self, message: WorkerMessage) -> None:
         worker, payload = message.worker, message.payload
@@ -343,6 +347,7 @@ class PipelineHost:
         lag = sum(partition.lag for partition in self._partitions)
         self._max_lag = max(self._max_lag, lag)
         stats = self._all_stats()
+        self.series.sample(stats, self._partitions)
         return HostProgress(
             elapsed=round(time.monotonic() - self._started, 3),
             workers_ready=len(self._ready),

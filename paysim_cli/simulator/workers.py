@@ -15,8 +15,8 @@ from pathlib import Path
 
 from paysim_cli.errors import PaysimError
 from paysim_cli.hub.targets import HubTarget
+from paysim_cli.runs.manifest import ManifestCounts
 from paysim_cli.settings import Settings
-from paysim_cli.simulator.manifest import ManifestCounts
 from paysim_cli.simulator.progress import WorkerProgress
 from paysim_cli.simulator.publishing import open_target, worker_file
 from paysim_cli.simulator.runner import MonotonicClock, WorkerPlan, WorkerResult, run_worker

@@ -16,11 +16,13 @@ from paysim_cli.commands.options import (
     JsonOption,
     LegacySourceOption,
     MaxWaitOption,
+    ReportOption,
     TransportOption,
     WorkersOption,
     transport_for,
     validated,
 )
+from paysim_cli.commands.run_report import write_requested_report
 from paysim_cli.context import app_context
 from paysim_cli.output import latencies, plural
 from paysim_cli.pipeline.request import DEFAULT_FUNCTION_NAME, PipelineRequest
@@ -56,6 +58,7 @@ def run(
     ] = DEFAULT_FUNCTION_NAME,
     database_url: DatabaseUrlOption = None,
     source: LegacySourceOption = None,
+    report_file: ReportOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Feed the hub's events to the Function app's Event Hub function, batch by batch, like its host.
@@ -79,14 +82,15 @@ def run(
         until_drained=until_drained,
         source=transport_for(state.settings, state.output, transport, {"--source": source}),
     )
+    settings = state.settings.override(database_url=database_url)
     with host_view(state.output) as on_progress:
-        report = run_pipeline(
-            state.settings.override(database_url=database_url), request, on_progress=on_progress
-        )
+        report = run_pipeline(settings, request, on_progress=on_progress)
     if report.last_error:
         state.output.warn(
             f"{plural(report.failed_invocations, 'invocation')} failed; the last: {report.last_error}"
         )
+    runs = [run.run_id for run in report.runs]
+    write_requested_report(state.output, settings, report_file, runs, verify=True)
     if report.restarts:
         state.output.warn(
             f"{plural(report.restarts, 'crashed worker')} restarted; the last crash: {report.last_crash}"

@@ -14,12 +14,14 @@ from paysim_cli.commands.options import (
     LegacyTargetOption,
     ProfileOption,
     RateOption,
+    ReportOption,
     SeedOption,
     TransportOption,
     WorkersOption,
     chosen_transport,
     validated,
 )
+from paysim_cli.commands.run_report import write_requested_report
 from paysim_cli.context import AppContext, app_context
 from paysim_cli.output import latencies, plural
 from paysim_cli.simulator.generator import PartitionKeyField
@@ -77,6 +79,7 @@ def simulate(
         int, typer.Option(help="The event hub's throughput units, for the capacity check.")
     ] = 1,
     target: LegacyTargetOption = None,
+    report_file: ReportOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Send realistic payment events at a precise rate; write the run's manifest for reconciliation.
@@ -104,6 +107,8 @@ def simulate(
         throughput_units=throughput_units,
     )
     report = _run(state, request)
+    # Written before the pipeline has seen the run: its verdict is the last recorded one, if any.
+    write_requested_report(state.output, state.settings, report_file, [report.run_id], verify=False)
     finish_interruptible(
         state.output, report, lambda console: render_report(console, report), report.interrupted_by
     )
