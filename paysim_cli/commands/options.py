@@ -202,7 +202,8 @@ SeedOption = Annotated[
     ),
 ]
 WorkersOption = Annotated[
-    int, typer.Option("--workers", "-w", help=option_help("Worker processes", SimulationRequest, "workers"))
+    int | None,
+    typer.Option("--workers", "-w", help=option_help("Worker processes", SimulationRequest, "workers")),
 ]
 ConsumerGroupOption = Annotated[
     str | None,

@@ -103,8 +103,12 @@ class _ConsumerCounters(Protocol):
 
 
 class _PartitionLag(Protocol):
-    partition_id: str
-    lag: int
+    # Read-only: hub/lag.py's PartitionLag is a frozen dataclass.
+    @property
+    def partition_id(self) -> str: ...
+
+    @property
+    def lag(self) -> int: ...
 
 
 class HostRecorder:

@@ -109,6 +109,8 @@ class WorkerResult:
     reloads: int = 0
     warnings: list[str] = field(default_factory=list)
     failure: PaysimError | None = None  # worker_failed: why the worker's process ended the run
+    # Opening the publisher and warming it up (connections, links), before the run's clock started.
+    setup_seconds: float = 0.0
 
 
 class ProfileWatcher:
