@@ -16,10 +16,10 @@ from pydantic import BaseModel
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.hub.targets import HubTarget, default_transport
 from paysim_cli.interrupts import Interruption, stop_on_signals
+from paysim_cli.latency import LatencySummary
 from paysim_cli.runs.layout import MANIFEST_FILE, PROFILE_FILE, UNDELIVERED_FILE, run_directory
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.capacity import CapacityCheck, check_capacity
-from paysim_cli.simulator.latency import LatencySummary
 from paysim_cli.simulator.manifest import (
     ManifestCounts,
     RunManifest,
