@@ -403,95 +403,78 @@ class EventGenerator:
 
     def _serialise(self, columns: dict[str, Any]) -> tuple[list[bytes], list[str | None]]:
         """Event bodies in the schema's field order, and each event's partition key."""
+        ids = {
+            "transaction_id": columns["transaction_id"].tolist(),
+            "customer.id": _labels("c", columns["customer"], 7).tolist(),
+            "merchant.id": _labels("m", columns["merchant"], 6).tolist(),
+        }
+        fields = self._document_fields(columns, ids)
+        names = tuple(fields)
+        # Each field is named once, above: a document is the names zipped with one row of the columns.
+        bodies = _dump_each(
+            [dict(zip(names, row, strict=True)) for row in zip(*fields.values(), strict=True)]
+        )
+        if self._key_field == "none":
+            return bodies, [None] * len(bodies)
+        return bodies, list(ids[self._key_field])
+
+    def _document_fields(self, columns: dict[str, Any], ids: dict[str, list[str]]) -> dict[str, list[Any]]:
+        """Each top-level field of the event schema, in its order, as one list of values per field."""
         import numpy as np
 
         ref, names = self._ref, self._names
         customer, merchant, device = columns["customer"], columns["merchant"], columns["device"]
-        transaction_ids = columns["transaction_id"].tolist()
-        customer_ids = _labels("c", customer, 7).tolist()
-        merchant_ids = _labels("m", merchant, 6).tolist()
+        size = len(ids["transaction_id"])
         event_times = np.datetime_as_string(
             columns["event_ms"].astype("datetime64[ms]"), unit="ms", timezone="UTC"
         ).tolist()
-        at_pos = columns["channel"] == self.channels.index("pos")
         device_ids = np.where(columns["new_device"], _labels("n", device, 7), _labels("d", device, 7)).astype(
             object
         )
-        device_ids[at_pos] = None
-        is_card = columns["payment_type"] == self.payment_types.index("card")
+        device_ids[columns["channel"] == self.channels.index("pos")] = None
         brands = ref.brand_names[ref.customer_brand[customer]]
-        brands[~is_card] = None
-        fields = zip(
-            transaction_ids,
-            event_times,
-            names["payment_type"][columns["payment_type"]].tolist(),
-            columns["amount_minor"].tolist(),
-            names["currency"][columns["currency"]].tolist(),
-            merchant_ids,
-            ref.merchant_mcc[merchant].tolist(),
-            ref.countries[ref.merchant_country[merchant]].tolist(),
-            customer_ids,
-            ref.countries[ref.customer_country[customer]].tolist(),
-            names["channel"][columns["channel"]].tolist(),
-            device_ids.tolist(),
-            ref.countries[columns["device_country"]].tolist(),
-            names["reason"][columns["reason"]].tolist(),
-            brands.tolist(),
-            _labels("", ref.customer_bin[customer], 6).tolist(),
-            _labels("", ref.customer_last4[customer], 4).tolist(),
-            names["scenario"][columns["fraud"]].tolist(),
-            strict=True,
-        )
-        run_id = self._run_id
-        documents = [
-            {
-                "schema_version": SCHEMA_VERSION,
-                "transaction_id": transaction_id,
-                "event_time": event_time,
-                "payment_type": payment_type,
-                "amount_minor": amount,
-                "currency": currency,
-                "merchant": {"id": merchant_id, "mcc": mcc, "country": merchant_country},
-                "customer": {"id": customer_id, "country": customer_country},
-                "channel": channel,
-                "device": None if device_id is None else {"id": device_id, "country": device_country},
-                "status": "approved" if reason is None else "declined",
-                "decline_reason": reason,
-                "card": None if brand is None else {"brand": brand, "bin": bin_, "last4": last4},
-                "is_fraud": scenario is not None,
-                "fraud_scenario": scenario,
-                "run_id": run_id,
-            }
-            for (
-                transaction_id,
-                event_time,
-                payment_type,
-                amount,
-                currency,
-                merchant_id,
-                mcc,
-                merchant_country,
-                customer_id,
-                customer_country,
-                channel,
-                device_id,
-                device_country,
-                reason,
-                brand,
-                bin_,
-                last4,
-                scenario,
-            ) in fields
-        ]
-        bodies = _dump_each(documents)
-        if self._key_field == "none":
-            return bodies, [None] * len(bodies)
-        by_field = {
-            "customer.id": customer_ids,
-            "merchant.id": merchant_ids,
-            "transaction_id": transaction_ids,
+        brands[columns["payment_type"] != self.payment_types.index("card")] = None
+        reasons = names["reason"][columns["reason"]].tolist()
+        scenarios = names["scenario"][columns["fraud"]].tolist()
+        countries = ref.countries
+        return {
+            "schema_version": [SCHEMA_VERSION] * size,
+            "transaction_id": ids["transaction_id"],
+            "event_time": event_times,
+            "payment_type": names["payment_type"][columns["payment_type"]].tolist(),
+            "amount_minor": columns["amount_minor"].tolist(),
+            "currency": names["currency"][columns["currency"]].tolist(),
+            "merchant": _objects(
+                id=ids["merchant.id"],
+                mcc=ref.merchant_mcc[merchant].tolist(),
+                country=countries[ref.merchant_country[merchant]].tolist(),
+            ),
+            "customer": _objects(
+                id=ids["customer.id"], country=countries[ref.customer_country[customer]].tolist()
+            ),
+            "channel": names["channel"][columns["channel"]].tolist(),
+            "device": _objects(id=device_ids.tolist(), country=countries[columns["device_country"]].tolist()),
+            "status": ["approved" if reason is None else "declined" for reason in reasons],
+            "decline_reason": reasons,
+            "card": _objects(
+                brand=brands.tolist(),
+                bin=_labels("", ref.customer_bin[customer], 6).tolist(),
+                last4=_labels("", ref.customer_last4[customer], 4).tolist(),
+            ),
+            "is_fraud": [scenario is not None for scenario in scenarios],
+            "fraud_scenario": scenarios,
+            "run_id": [self._run_id] * size,
         }
-        return bodies, list(by_field[self._key_field])
+
+
+def _objects(**fields: list[Any]) -> list[dict[str, Any] | None]:
+    """One object per row from columns named by keyword; None where the first column is None (no device
+    at a point of sale, no card for a transfer)."""
+    names = tuple(fields)
+    return [
+        None if row[0] is None else dict(zip(names, row, strict=True))
+        for row in zip(*fields.values(), strict=True)
+    ]
 
 
 _EVENT_START = b'{"schema_version":'

@@ -22,7 +22,7 @@ from paysim_cli.commands.options import (
     validated,
 )
 from paysim_cli.context import app_context
-from paysim_cli.output import latencies, plural
+from paysim_cli.output import Output, latencies, plural
 from paysim_cli.pipeline.request import DEFAULT_FUNCTION_NAME, PipelineRequest
 
 if TYPE_CHECKING:
@@ -83,17 +83,22 @@ def run(
         report = run_pipeline(
             state.settings.override(database_url=database_url), request, on_progress=on_progress
         )
-    if report.last_error:
-        state.output.warn(
-            f"{plural(report.failed_invocations, 'invocation')} failed; the last: {report.last_error}"
-        )
-    if report.restarts:
-        state.output.warn(
-            f"{plural(report.restarts, 'crashed worker')} restarted; the last crash: {report.last_crash}"
-        )
+    _warn_failures(state.output, report)
     finish_interruptible(
         state.output, report, lambda console: render_report(console, report), report.interrupted_by
     )
+
+
+def _warn_failures(output: Output, report: PipelineReport) -> None:
+    """Failed invocations and restarted workers, on stderr: the run went on, but not cleanly."""
+    if report.last_error:
+        output.warn(
+            f"{plural(report.failed_invocations, 'invocation')} failed; the last: {report.last_error}"
+        )
+    if report.restarts:
+        output.warn(
+            f"{plural(report.restarts, 'crashed worker')} restarted; the last crash: {report.last_crash}"
+        )
 
 
 def render_report(console: Console, report: PipelineReport) -> None:

@@ -20,7 +20,7 @@ from paysim_cli.commands.options import (
     chosen_transport,
     validated,
 )
-from paysim_cli.context import app_context
+from paysim_cli.context import AppContext, app_context
 from paysim_cli.output import latencies, plural
 from paysim_cli.simulator.generator import PartitionKeyField
 from paysim_cli.simulator.request import SimulationRequest
@@ -84,9 +84,6 @@ def simulate(
     --rate and --duration replace the profile's own; SIGINT or SIGTERM stops the run cleanly: the
     report and manifest cover what was sent, and the exit status is 130 or 143.
     """
-    from paysim_cli.commands.simulate.live import live_view
-    from paysim_cli.simulator.simulation import run_simulation
-
     state = app_context(ctx, json_output)
     request = validated(
         ctx,
@@ -106,6 +103,17 @@ def simulate(
         throughput_units=throughput_units,
     )
 
+    report = _run(state, request)
+    finish_interruptible(
+        state.output, report, lambda console: render_report(console, report), report.interrupted_by
+    )
+
+
+def _run(state: AppContext, request: SimulationRequest) -> SimulationReport:
+    """The simulation under the live view; capacity warnings and undelivered events said on stderr."""
+    from paysim_cli.commands.simulate.live import live_view
+    from paysim_cli.simulator.simulation import run_simulation
+
     def warn_capacity(check: CapacityCheck) -> None:
         for warning in check.warnings:
             state.output.warn(f"capacity: {warning}")
@@ -120,9 +128,7 @@ def simulate(
         )
     if report.failed:
         state.output.warn(f"{plural(report.failed, 'event')} not delivered: they are in {report.undelivered}")
-    finish_interruptible(
-        state.output, report, lambda console: render_report(console, report), report.interrupted_by
-    )
+    return report
 
 
 def render_report(console: Console, report: SimulationReport) -> None:
