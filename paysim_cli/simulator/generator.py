@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
-from paysim_cli.simulator.contract import SCHEMA_VERSION, allowed_values, currency_codes, currency_exponents
+from paysim_cli.simulator.contract import allowed_values, currency_codes, currency_exponents, schema_version
 from paysim_cli.simulator.profile import Profile, normalised
 
 if TYPE_CHECKING:
@@ -438,7 +438,7 @@ class EventGenerator:
         scenarios = names["scenario"][columns["fraud"]].tolist()
         countries = ref.countries
         return {
-            "schema_version": [SCHEMA_VERSION] * size,
+            "schema_version": [schema_version()] * size,
             "transaction_id": ids["transaction_id"],
             "event_time": event_times,
             "payment_type": names["payment_type"][columns["payment_type"]].tolist(),

@@ -20,7 +20,7 @@ from paysim_cli.commands.options import (
     chosen_transport,
     validated,
 )
-from paysim_cli.context import AppContext, app_context
+from paysim_cli.context import app_context
 from paysim_cli.output import latencies, plural
 from paysim_cli.simulator.generator import PartitionKeyField
 from paysim_cli.simulator.request import SimulationRequest
@@ -84,6 +84,9 @@ def simulate(
     --rate and --duration replace the profile's own; SIGINT or SIGTERM stops the run cleanly: the
     report and manifest cover what was sent, and the exit status is 130 or 143.
     """
+    from paysim_cli.commands.simulate.live import live_view
+    from paysim_cli.simulator.simulation import run_simulation
+
     state = app_context(ctx, json_output)
     request = validated(
         ctx,
@@ -103,17 +106,6 @@ def simulate(
         throughput_units=throughput_units,
     )
 
-    report = _run(state, request)
-    finish_interruptible(
-        state.output, report, lambda console: render_report(console, report), report.interrupted_by
-    )
-
-
-def _run(state: AppContext, request: SimulationRequest) -> SimulationReport:
-    """The simulation under the live view; capacity warnings and undelivered events said on stderr."""
-    from paysim_cli.commands.simulate.live import live_view
-    from paysim_cli.simulator.simulation import run_simulation
-
     def warn_capacity(check: CapacityCheck) -> None:
         for warning in check.warnings:
             state.output.warn(f"capacity: {warning}")
@@ -128,7 +120,9 @@ def _run(state: AppContext, request: SimulationRequest) -> SimulationReport:
         )
     if report.failed:
         state.output.warn(f"{plural(report.failed, 'event')} not delivered: they are in {report.undelivered}")
-    return report
+    finish_interruptible(
+        state.output, report, lambda console: render_report(console, report), report.interrupted_by
+    )
 
 
 def render_report(console: Console, report: SimulationReport) -> None:
