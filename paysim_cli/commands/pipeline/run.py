@@ -24,7 +24,7 @@ from paysim_cli.commands.options import (
 )
 from paysim_cli.commands.run_report import write_requested_report
 from paysim_cli.context import app_context
-from paysim_cli.output import latencies, plural
+from paysim_cli.output import Output, latencies, plural
 from paysim_cli.pipeline.request import DEFAULT_FUNCTION_NAME, PipelineRequest
 
 if TYPE_CHECKING:
@@ -85,19 +85,24 @@ def run(
     settings = state.settings.override(database_url=database_url)
     with host_view(state.output) as on_progress:
         report = run_pipeline(settings, request, on_progress=on_progress)
-    if report.last_error:
-        state.output.warn(
-            f"{plural(report.failed_invocations, 'invocation')} failed; the last: {report.last_error}"
-        )
+    _warn_failures(state.output, report)
     runs = [run.run_id for run in report.runs]
     write_requested_report(state.output, settings, report_file, runs, verify=True)
-    if report.restarts:
-        state.output.warn(
-            f"{plural(report.restarts, 'crashed worker')} restarted; the last crash: {report.last_crash}"
-        )
     finish_interruptible(
         state.output, report, lambda console: render_report(console, report), report.interrupted_by
     )
+
+
+def _warn_failures(output: Output, report: PipelineReport) -> None:
+    """Failed invocations and restarted workers, on stderr: the run went on, but not cleanly."""
+    if report.last_error:
+        output.warn(
+            f"{plural(report.failed_invocations, 'invocation')} failed; the last: {report.last_error}"
+        )
+    if report.restarts:
+        output.warn(
+            f"{plural(report.restarts, 'crashed worker')} restarted; the last crash: {report.last_crash}"
+        )
 
 
 def render_report(console: Console, report: PipelineReport) -> None:
