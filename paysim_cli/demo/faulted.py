@@ -155,7 +155,7 @@ def _drain_backlog(
     on_stage: Callable[[str], None],
     interruption: Interruption,
 ) -> tuple[Backlog, dict[str, int]]:
-    """Older events drained before the run (within the drain timeout); the hub's ends the run starts at."""
+    """Older events drained before the run (within the backlog timeout); the hub's ends the run starts at."""
     positions = read()
     events = total_lag(positions)
     if events == 0:
@@ -163,7 +163,7 @@ def _drain_backlog(
     on_stage(f"draining {events:,} older events first (not part of this run)")
     began = time.monotonic()
     status: HostStatus = "timed_out"
-    while time.monotonic() - began < request.drain_timeout:
+    while time.monotonic() - began < request.backlog_timeout:
         if interruption.is_set():
             status = "interrupted"
             break

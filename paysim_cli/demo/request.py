@@ -20,6 +20,8 @@ class DemoRequest(BaseModel):
     # local: the local log on both sides; eventhub: the SDK on both sides, through the AMQP endpoint.
     transport: HubTarget = HubTarget.LOCAL
     drain_timeout: float = Field(120, gt=0, le=3600)
+    # Events older runs left in the hub are committed before the run starts, for up to this long.
+    backlog_timeout: float = Field(900, gt=0, le=86_400)
     faults: FaultSpec | None = None  # --faults: real faults struck during the run
 
     @model_validator(mode="after")

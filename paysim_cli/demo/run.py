@@ -58,7 +58,7 @@ def run_demo(
         pipeline_request = PipelineRequest(workers=request.workers, source=request.transport)
         with PipelineHost(settings, pipeline_request) as host:
             host.wait_ready()
-            backlog = _drain_backlog(host, request, on_stage, interruption)
+            backlog = _drain_backlog(host, request, on_stage, on_pipeline, interruption)
             stop_if_interrupted(interruption)
             lag = RunLag(_positions(host.poll(0)))
             simulation = _simulate(settings, request, host, lag, on_stage, on_simulate, interruption)
@@ -114,17 +114,24 @@ def _positions(progress: HostProgress) -> Positions:
 
 
 def _drain_backlog(
-    host: PipelineHost, request: DemoRequest, on_stage: Callable[[str], None], interruption: Interruption
+    host: PipelineHost,
+    request: DemoRequest,
+    on_stage: Callable[[str], None],
+    on_pipeline: Callable[[HostProgress], None] | None,
+    interruption: Interruption,
 ) -> Backlog:
-    """Events an earlier run left in the hub would queue ahead of this run's and skew it: drained
-    first (within the drain timeout), and measured apart."""
+    """Events an earlier run left in the hub would queue ahead of this run's and skew it: committed
+    first (within the backlog timeout), and measured apart."""
     events = host.poll(0).lag
     if events == 0:
         return Backlog(events=0, seconds=0.0, status="none")
     on_stage(f"draining {events:,} older events first (not part of this run)")
     began = time.monotonic()
     status = host.run_until(
-        until_drained=True, should_stop=interruption.is_set, timeout=request.drain_timeout
+        until_drained=True,
+        should_stop=interruption.is_set,
+        on_progress=on_pipeline,
+        timeout=request.backlog_timeout,
     )
     return Backlog(
         events=events,

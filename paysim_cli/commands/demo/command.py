@@ -16,6 +16,7 @@ from paysim_cli.commands.options import (
     SeedOption,
     TransportOption,
     WorkersOption,
+    option_help,
     validated,
 )
 from paysim_cli.context import app_context
@@ -37,6 +38,17 @@ EXAMPLES = (
     "paysim demo --rate 5000 --duration 300 --faults @soak-faults.txt",
 )
 
+BacklogTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        help=option_help(
+            "Longest wait in seconds for events older runs left in the hub to be committed before the run "
+            "starts (they are reported apart)",
+            DemoRequest,
+            "backlog_timeout",
+        )
+    ),
+]
 FaultsOption = Annotated[
     str | None,
     typer.Option(
@@ -61,6 +73,7 @@ def demo(
     workers: WorkersOption = 2,
     transport: TransportOption = None,
     drain_timeout: DrainTimeoutOption = 120,
+    backlog_timeout: BacklogTimeoutOption = 900,
     faults: FaultsOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -86,6 +99,7 @@ def demo(
         workers=workers,
         transport=transport or HubTarget.LOCAL,  # the demo runs on the local stack, whatever --env says
         drain_timeout=drain_timeout,
+        backlog_timeout=backlog_timeout,
         faults=parse_fault_spec(faults) if faults is not None else None,
     )
     report = _run(state, request)
