@@ -19,6 +19,7 @@ from paysim_cli.secrets import mask_secrets
 
 # A fault not recovered from within this is a failed recovery (and the run has stalled by then).
 RECOVERY_TIMEOUT_SECONDS = 90.0
+CHECK_SECONDS = 0.1  # between looks at the part (a poison check is a database query)
 logger = logging.getLogger(__name__)
 
 
@@ -109,7 +110,7 @@ class FaultCampaign:
         while not back():
             if time.monotonic() >= deadline:
                 return None
-            time.sleep(0.05)
+            time.sleep(CHECK_SECONDS)
         commits, _, _ = self.monitor.snapshot()
         while True:
             seen, lag, backlog = self.monitor.snapshot()
@@ -117,4 +118,4 @@ class FaultCampaign:
                 return time.monotonic()
             if time.monotonic() >= deadline:
                 return None
-            time.sleep(0.05)
+            time.sleep(CHECK_SECONDS)

@@ -81,7 +81,8 @@ class HostProcess:
         workers = [pid for _, pid, _ in self._listed()]
         self._process.kill()
         self._process.wait()
-        self._process.stdout and self._process.stdout.close()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
         # A killed host leaves its pid file behind; nothing else will remove it.
         host_pid_file(self.settings.state_dir, self._process.pid).unlink(missing_ok=True)
         self._process = None
