@@ -25,7 +25,7 @@ from paysim_cli.demo.stages import (
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.faults.campaign import RECOVERY_TIMEOUT_SECONDS, FaultCampaign
 from paysim_cli.faults.host_process import HostProcess
-from paysim_cli.faults.injectors import FaultTarget
+from paysim_cli.faults.injectors import FaultTarget, unisolated_poison
 from paysim_cli.faults.monitor import Positions, ProgressMonitor, hub_ends, position_reader, total_lag
 from paysim_cli.faults.schedule import ScheduledFault, schedule_faults
 from paysim_cli.faults.spec import FaultKind, FaultSpec
@@ -54,6 +54,7 @@ class _Watch:
         self.drain_seconds = 0.0
         self.host_report: dict[str, Any] = {}
         self.problems: list[str] = []
+        self.target: FaultTarget | None = None
 
 
 def run_faulted_demo(
@@ -82,6 +83,8 @@ def run_faulted_demo(
             host.close()
             close_reader()
     reconciliation, repair = _reconcile(settings, simulation.run_id, spec, on_stage)
+    poisoned = unisolated_poison(settings, watch.target.poison_ids if watch.target is not None else [])
+    watch.problems += [f"the poison event {item} is not one failed item" for item in poisoned]
     return demo_report(
         settings,
         request,
@@ -109,9 +112,8 @@ def _faulted_run(
     watch.backlog, start = _drain_backlog(read, request, on_stage, interruption)
     stop_if_interrupted(interruption)
     watch.monitor = ProgressMonitor(read, start)
-    watch.campaign = FaultCampaign(
-        watch.schedule, FaultTarget(settings, request.transport, watch.host), watch.monitor
-    )
+    watch.target = FaultTarget(settings, request.transport, watch.host)
+    watch.campaign = FaultCampaign(watch.schedule, watch.target, watch.monitor)
     on_stage(
         f"simulating {request.rate:,.0f} events/s for {request.duration:,.0f} s ({request.profile}) "
         f"while {len(watch.schedule)} faults strike"
