@@ -71,9 +71,7 @@ def run_faulted_demo(
         settings = prepare(settings, on_stage, interruption)
         log_dir = settings.state_dir / "demo" / f"faults-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
         host = HostProcess(settings, workers=request.workers, transport=request.transport, log_dir=log_dir)
-        watch = _Watch(
-            schedule_faults(spec, request.duration, request.seed or secrets.randbelow(2**31)), host
-        )
+        watch = _Watch(schedule_faults(spec, request.duration, _schedule_seed(request)), host)
         read, close_reader = position_reader(settings, request.transport)
         try:
             simulation = _faulted_run(settings, request, watch, read, on_stage, on_simulate, interruption)
@@ -279,3 +277,8 @@ def _faults_report(
         problems=problems,
         passed=not problems,
     )
+
+
+def _schedule_seed(request: DemoRequest) -> int:
+    """The run's seed strikes at the same seconds each time; without one, a random schedule."""
+    return request.seed if request.seed is not None else secrets.randbelow(2**31)
