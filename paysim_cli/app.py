@@ -18,6 +18,7 @@ from paysim_cli.commands import (
     config,
     db,
     demo,
+    dlq,
     health,
     hub,
     infra,
@@ -217,6 +218,7 @@ app.add_typer(archive.app, name="archive")
 app.add_typer(metrics.app, name="metrics")
 verb(app, "demo", demo.demo, *demo.EXAMPLES)
 verb(app, "health", health.health, *health.EXAMPLES)
+app.add_typer(dlq.app, name="dlq")
 
 
 def _print_version(value: bool) -> None:
