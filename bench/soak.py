@@ -12,6 +12,7 @@ CLI as a user does, in a temporary state directory with its own stack, stopped a
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from paysim_cli.local.processes import free_port
 
 SOAK_FAULTS = "worker-kill:20,host-kill:2,postgres-restart:3,azurite-outage:2,poison:2"
 
@@ -34,12 +37,17 @@ def soak(options: argparse.Namespace, state_dir: Path) -> tuple[int, dict[str, A
         *("--faults", options.faults, "--json"),
     ]
     print("$ paysim demo " + " ".join(command[len(paysim) + 1 :]), flush=True)
+    # A port of its own: another stack on the machine may hold the AMQP endpoint's default 5672.
+    env = {**os.environ, "PAYSIM_AMQP_PORT": str(free_port())}
     try:
-        done = subprocess.run(command, stdout=subprocess.PIPE, check=False)
+        done = subprocess.run(command, stdout=subprocess.PIPE, check=False, env=env)
     finally:
-        subprocess.run([*paysim, "local", "down"], capture_output=True, check=False)
+        subprocess.run([*paysim, "local", "down"], capture_output=True, check=False, env=env)
     document = orjson.loads(done.stdout)
-    return done.returncode, document.get("data") or document["error"].get("report") or document["error"]
+    if "data" in document:
+        return done.returncode, document["data"]
+    report = document["error"].get("report")
+    return done.returncode, report if isinstance(report, dict) and "faults" in report else document["error"]
 
 
 def print_faults(faults: dict[str, Any]) -> None:
