@@ -15,7 +15,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from paysim_cli.demo.run import DemoReport, DemoRequest, run_demo
+from paysim_cli.demo.report import DemoReport
+from paysim_cli.demo.request import DemoRequest
+from paysim_cli.demo.run import run_demo
 from paysim_cli.hub.transport import ReceivedEvent
 from paysim_cli.local import stack
 from paysim_cli.pipeline.invocation import PartitionContext, invoke

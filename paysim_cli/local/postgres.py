@@ -13,7 +13,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.local.processes import chown_tree, log_tail, process_alive
@@ -263,10 +263,12 @@ class EmbeddedPostgres:
                 )
             time.sleep(0.05)
 
-    def stop(self) -> None:
+    def stop(self, mode: Literal["fast", "immediate"] = "fast") -> None:
+        """Stop the cluster: `fast` is a clean shutdown; `immediate` aborts like a crash (recovery from
+        the WAL at the next start), as `paysim demo --faults` does."""
         if self.running_pid() is None:
             return
-        _run("pg_ctl", ["-D", str(self.data_dir), "-w", "-t", "60", "-m", "fast", "stop"], self._user_name())
+        _run("pg_ctl", ["-D", str(self.data_dir), "-w", "-t", "60", "-m", mode, "stop"], self._user_name())
 
     def _user_name(self) -> str | None:
         service = _service_user()
