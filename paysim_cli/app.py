@@ -15,6 +15,7 @@ from paysim_cli.commands import (
     config,
     db,
     demo,
+    function,
     health,
     hub,
     infra,
@@ -91,6 +92,7 @@ app.command("verify")(verify.verify)
 app.add_typer(metrics.app, name="metrics")
 app.command("demo")(demo.demo)
 app.command("health")(health.health)
+app.add_typer(function.app, name="function")
 
 
 def _print_version(value: bool) -> None:

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     AUTH = 9
     ABORTED = 10
     UNHEALTHY = 11
+    ROLLED_BACK = 12
     INTERRUPTED = 130
 
 

@@ -69,6 +69,12 @@ class Settings(BaseModel):
     resource_group: str | None = Field(None, description="resource group that holds the environment")
     function_app_name: str | None = Field(None, description="Function App that runs the pipeline")
     arm_endpoint: str = Field("https://management.azure.com", description="Azure Resource Manager endpoint")
+    kudu_endpoint: str | None = Field(
+        None, description="the Function App's Kudu (SCM) site; read from the app through ARM when unset"
+    )
+    releases_container: str = Field(
+        "function-releases", description="container of the releases store (`paysim function releases`)"
+    )
     health: HealthThresholds = Field(
         default_factory=HealthThresholds, description="`paysim health` thresholds ([env.NAME.health])"
     )
