@@ -206,7 +206,7 @@ class KuduClient:
     def check_idle(self) -> None:
         """A deployment still running is a conflict, found before this deploy changes anything."""
         response = self._send("GET", "/api/deployments/latest")
-        if response.status_code != 200:
+        if response.status_code not in (200, 202):
             return  # 404: the app was never deployed to
         body = response.json()
         if isinstance(body, dict) and isinstance(body.get("status"), int) and not _deployment(body).final:
@@ -226,6 +226,7 @@ class KuduClient:
         remote_build: bool,
         timeout: float,
         on_status: Callable[[str], None],
+        on_accepted: Callable[[], None],
     ) -> KuduDeployment:
         """Upload the package the plan's way and poll until the deployment is final; its last state."""
         if plan is HostingPlan.FLEX_CONSUMPTION:
@@ -244,6 +245,7 @@ class KuduClient:
             )
         if response.status_code not in (200, 202):
             raise _kudu_failed(self.endpoint, "refused the package", response)
+        on_accepted()
         poll = self._poll_path(response, plan)
         on_status(f"Kudu accepted the package (HTTP {response.status_code}); polling {poll}")
         return self._wait(poll, timeout, on_status)

@@ -72,18 +72,15 @@ class AzureTarget:
             self._check_build(site.plan, manifest, current)
             with KuduClient(site.kudu_endpoint, self._credential, poll_seconds=self._poll) as kudu:
                 kudu.check_idle()
-                merged = merged_settings(current, release_settings)
-                on_change()
-                if merged != current:
-                    app.replace_app_settings(merged)
-                    on_status(f"applied the release settings to {site.name}")
                 on_status(f"uploading {package.name} to {site.kudu_endpoint} ({site.plan.value})")
+                # Nothing changes before Kudu accepts the package: a 409 leaves the app as it was.
                 deployment = kudu.deploy(
                     package.read_bytes(),
                     site.plan,
                     remote_build=manifest.remote_build,
                     timeout=self._deploy_timeout,
                     on_status=on_status,
+                    on_accepted=on_change,
                 )
             if not deployment.succeeded:
                 raise PaysimError(
@@ -92,6 +89,10 @@ class AzureTarget:
                     "the deployment log in the portal's Deployment Center says why",
                     exit_code=ExitCode.EXTERNAL,
                 )
+            merged = merged_settings(current, release_settings)
+            if merged != current:
+                app.replace_app_settings(merged)
+                on_status(f"applied the release settings to {site.name}")
             app.sync_triggers()
             on_status(f"synced the triggers of {site.name}")
             self._wait_functions(app, manifest, on_status)

@@ -17,7 +17,7 @@ from paysim_cli.health.checks.arm import FunctionAppState, read_function_app
 from paysim_cli.health.checks.base import CheckContext, result
 from paysim_cli.health.models import CheckName, CheckResult, CheckStatus
 from paysim_cli.pipeline.leases import CLAIM_INTERVAL_SECONDS, LEASE_SECONDS
-from paysim_cli.pipeline.loader import DEFAULT_FUNCTION_DIR, DEFAULT_FUNCTION_NAME
+from paysim_cli.pipeline.loader import DEFAULT_FUNCTION_NAME
 
 # Three missed renewals: a worker in the middle of a long batch still renews between batches.
 RENEWED_WITHIN_SECONDS = 3 * CLAIM_INTERVAL_SECONDS
@@ -30,17 +30,11 @@ def check_function(context: CheckContext) -> CheckResult:
 
 
 def active_release(state_dir: Path) -> str:
-    """What `paysim pipeline run` runs: the deployed release the active pointer names, else the tree.
+    """What `paysim pipeline run` runs: the release the active pointer names (`paysim function deploy
+    --env local`), else the working tree's function/."""
+    from paysim_cli.pipeline.release import describe, read_active
 
-    `paysim function deploy --env local` (issue 16) installs releases under function/releases/ and
-    switches the `function/active` pointer (a symlink or a file naming the version) atomically.
-    """
-    pointer = state_dir / "function" / "active"
-    if pointer.is_symlink():
-        return f"release {Path(pointer.readlink()).name}"
-    if pointer.is_file():
-        return f"release {pointer.read_text(encoding='utf-8').strip()}"
-    return f"the working tree's {DEFAULT_FUNCTION_DIR.name}/ (no release deployed)"
+    return describe(read_active(state_dir))
 
 
 def check_local_host(context: CheckContext) -> CheckResult:
