@@ -58,6 +58,12 @@ def deploy(
     ] = True,
     gate_seconds: GateSecondsOption = GateRequest().seconds,
     gate_timeout: GateTimeoutOption = GateRequest().start_timeout_seconds,
+    deploy_timeout: Annotated[
+        float,
+        typer.Option(
+            "--deploy-timeout", help="How long an Azure deployment (a remote build) may take.", min=1
+        ),
+    ] = 900.0,
     yes: YesOption = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -77,6 +83,7 @@ def deploy(
         remote_build=remote_build,
         gate=gate,
         gate_request=GateRequest(seconds=gate_seconds, start_timeout_seconds=gate_timeout),
+        deploy_timeout_seconds=deploy_timeout,
     )
     try:
         report = deploy_release(
