@@ -149,14 +149,60 @@ def deploy(
         package, manifest = _package(settings, request, Path(scratch), on_status)
         source = settings_file(settings, request.function_dir)
         release_settings = load_release_settings(source)
-        diff = diff_settings(target.app_settings(), release_settings, str(source))
+        current = target.app_settings()
+        diff = diff_settings(current, release_settings, str(source))
         confirm(manifest, diff)
+        if request.gate and not target.has_host():
+            raise PaysimError(
+                "no_host_to_gate",
+                f"the gate watches the running pipeline, and no host runs on {target.name}",
+                "start `paysim pipeline run` (with this state directory), or deploy with --no-gate",
+                exit_code=ExitCode.UNAVAILABLE,
+            )
         store.put(package, manifest)
         on_status(f"stored release {manifest.version} in {store.location}")
-        history = store.history()
-        previous, previous_settings = history.active, dict(history.active_settings)
-        before = release_part(target.app_settings())
-        record = history.record(
+        attempt = _Attempt(settings, request, store, target, Path(scratch), on_status, credential)
+        attempt.begin(package, manifest, release_settings, diff, release_part(current))
+        try:
+            attempt.apply_and_gate(package, manifest, release_settings)
+        except (PaysimError, KeyboardInterrupt) as failure:
+            attempt.report.duration_seconds = round(time.monotonic() - started, 2)
+            attempt.failed(failure)  # raises: the failure itself, RolledBack or DeployFailed
+        attempt.succeeded(manifest, release_settings)
+        attempt.report.duration_seconds = round(time.monotonic() - started, 2)
+        return attempt.report
+
+
+class _Attempt:
+    """One deploy: its history record and report, what it changed, and how to undo it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        request: DeployRequest,
+        store: ReleaseStore,
+        target: DeployTarget,
+        scratch: Path,
+        on_status: Status,
+        credential: TokenCredential | None,
+    ) -> None:
+        self.settings, self.request, self.store, self.target = settings, request, store, target
+        self.scratch, self.on_status, self.credential = scratch, on_status, credential
+        self.changed = False
+
+    def begin(
+        self,
+        package: Path,
+        manifest: ReleaseManifest,
+        release_settings: dict[str, str],
+        diff: SettingsDiff,
+        settings_before: dict[str, str],
+    ) -> None:
+        """Record the deploy as in progress, with what the environment runs now (to go back to)."""
+        self.history = self.store.history()
+        self.previous, self.previous_settings = self.history.active, dict(self.history.active_settings)
+        self.settings_before = settings_before
+        self.record = self.history.record(
             DeploymentRecord(
                 action=Action.DEPLOY,
                 version=manifest.version,
@@ -165,72 +211,140 @@ def deploy(
                 settings=release_settings,
             )
         )
-        store.save_history(history)
-        report = DeployReport(
-            env=settings.env,
-            target=target.name,
+        self.store.save_history(self.history)
+        self.report = DeployReport(
+            env=self.settings.env,
+            target=self.target.name,
             version=manifest.version,
             commit=manifest.commit,
-            deployment_id=record.id,
+            deployment_id=self.record.id,
             outcome=Outcome.IN_PROGRESS,
-            package=package if request.package is not None else Path(package.name),
+            package=package if self.request.package is not None else Path(package.name),
             package_sha256=file_sha256(package),
             settings=diff,
             gate=None,
-            previous=previous,
+            previous=self.previous,
         )
-        changed = False
 
-        def on_change() -> None:
-            nonlocal changed
-            changed = True
+    def _mark_changed(self) -> None:
+        self.changed = True
 
+    def apply_and_gate(
+        self, package: Path, manifest: ReleaseManifest, release_settings: dict[str, str]
+    ) -> None:
+        self.target.deploy(
+            package,
+            manifest,
+            release_settings,
+            deployment_id=self.record.id,
+            on_status=self.on_status,
+            on_change=self._mark_changed,
+        )
+        if not self.request.gate:
+            return
+        gate = run_gate(
+            self.settings,
+            self.target,
+            manifest.version,
+            self.request.gate_request,
+            on_status=self.on_status,
+            credential=self.credential,
+        )
+        self.report.gate = gate
+        if not gate.passed:
+            raise PaysimError("gate_failed", f"the health gate failed: {gate.reason}")
+
+    def succeeded(self, manifest: ReleaseManifest, release_settings: dict[str, str]) -> None:
+        self._finish(self.record, Outcome.DEPLOYED)
+        self.history.active, self.history.active_settings = manifest.version, dict(release_settings)
+        self.store.save_history(self.history)
+        self.report.outcome = Outcome.DEPLOYED
+
+    def failed(self, failure: PaysimError | KeyboardInterrupt) -> None:
+        """Nothing changed: record it and re-raise. Else put the environment back and raise that."""
+        self.report.reason = failure.message if isinstance(failure, PaysimError) else "interrupted"
+        if isinstance(failure, PaysimError) and not self.changed:
+            self._finish(self.record, Outcome.FAILED, reason=self.report.reason)
+            raise failure
+        self._roll_back()
+
+    def _finish(
+        self,
+        record: DeploymentRecord,
+        outcome: Outcome,
+        *,
+        reason: str | None = None,
+        back_to: str | None = None,
+    ) -> None:
+        _finish(self.store, self.history, record, outcome, reason=reason, rolled_back_to=back_to)
+
+    def _roll_back(self) -> None:
+        """Deploy what ran before (or restore its settings), wait for the host, and raise what happened."""
+        previous, report = self.previous, self.report
+        what = f"release {previous}" if previous else "the state before the deploy"
+        self.on_status(f"release {report.version} failed: {report.reason}; rolling back to {what}")
+        rollback = self.history.record(
+            DeploymentRecord(
+                action=Action.ROLLBACK,
+                version=previous,
+                by=deployer_identity(),
+                settings=self.previous_settings if previous else self.settings_before,
+                automatic=True,
+            )
+        )
         try:
+            self._restore(rollback)
+        except PaysimError as error:
+            report.rollback_error, report.outcome = error.message, Outcome.FAILED
+            self._finish(rollback, Outcome.FAILED, reason=error.message)
+            self._finish(self.record, Outcome.FAILED, reason=report.reason)
+            raise _not_rolled_back(report, error) from error
+        self._finish(rollback, Outcome.DEPLOYED)
+        self._finish(self.record, Outcome.ROLLED_BACK, reason=report.reason, back_to=previous)
+        self.history.active = previous
+        self.history.active_settings = dict(self.previous_settings) if previous else {}
+        self.store.save_history(self.history)
+        report.outcome, report.rolled_back_to = Outcome.ROLLED_BACK, previous
+        raise RolledBack(report)
+
+    def _restore(self, rollback: DeploymentRecord) -> None:
+        target, previous = self.target, self.previous
+        if previous is not None:
+            package = self.store.fetch(previous, self.scratch)
+            manifest = read_manifest(package)
+            rollback.commit = manifest.commit
             target.deploy(
                 package,
                 manifest,
-                release_settings,
-                deployment_id=record.id,
-                on_status=on_status,
-                on_change=on_change,
+                self.previous_settings,
+                deployment_id=rollback.id,
+                on_status=self.on_status,
+                on_change=lambda: None,
             )
-            if request.gate:
-                report.gate = run_gate(
-                    settings,
-                    target,
-                    manifest.version,
-                    request.gate_request,
-                    on_status=on_status,
-                    credential=credential,
-                )
-                if not report.gate.passed:
-                    raise PaysimError("gate_failed", f"the health gate failed: {report.gate.reason}")
-        except (PaysimError, KeyboardInterrupt) as failure:
-            reason = failure.message if isinstance(failure, PaysimError) else "interrupted"
-            report.reason, report.duration_seconds = reason, round(time.monotonic() - started, 2)
-            if isinstance(failure, PaysimError) and not changed:
-                _finish(store, history, record, Outcome.FAILED, reason=reason)
-                raise  # nothing was changed: nothing to roll back
-            _roll_back(
-                settings,
-                store,
-                target,
-                history,
-                record,
-                report,
-                previous,
-                previous_settings,
-                before,
-                Path(scratch),
-                request,
-                on_status,
+        elif target.restores_without_release:
+            target.deploy_nothing(self.on_status)
+        else:
+            target.apply_settings(self.settings_before, self.on_status)
+            raise PaysimError(
+                "no_release_to_roll_back_to",
+                f"there is no earlier release to roll back to: {target.name} runs the failed release "
+                f"{self.report.version}, with the release settings it had before",
+                "fix the release and deploy again",
             )
-        _finish(store, history, record, Outcome.DEPLOYED)
-        history.active, history.active_settings = manifest.version, dict(release_settings)
-        store.save_history(history)
-        report.outcome = Outcome.DEPLOYED
-        report.duration_seconds = round(time.monotonic() - started, 2)
-        return report
+        if target.has_host():
+            target.wait_running(previous, self.request.gate_request.start_timeout_seconds, self.on_status)
+
+
+def _not_rolled_back(report: DeployReport, error: PaysimError) -> DeployFailed:
+    hint = "`paysim function status` shows what runs now; `paysim function rollback --to VERSION` retries"
+    if error.code == "no_release_to_roll_back_to":
+        return DeployFailed(error.code, error.message, hint, report)
+    return DeployFailed(
+        "rollback_failed",
+        f"release {report.version} failed ({report.reason}), and the rollback failed too: {error.message}",
+        hint,
+        report,
+    )
 
 
 def _finish(
@@ -245,79 +359,6 @@ def _finish(
     record.outcome, record.reason, record.rolled_back_to = outcome, reason, rolled_back_to
     record.finished_at = datetime.now(UTC)
     store.save_history(history)
-
-
-def _roll_back(
-    settings: Settings,
-    store: ReleaseStore,
-    target: DeployTarget,
-    history: ReleaseHistory,
-    record: DeploymentRecord,
-    report: DeployReport,
-    previous: str | None,
-    previous_settings: dict[str, str],
-    settings_before: dict[str, str],
-    scratch: Path,
-    request: DeployRequest,
-    on_status: Status,
-) -> None:
-    """Put the environment back as it was before the deploy, and raise what happened."""
-    what = f"release {previous}" if previous else "the state before the deploy"
-    on_status(f"release {report.version} failed: {report.reason}; rolling back to {what}")
-    rollback = history.record(
-        DeploymentRecord(
-            action=Action.ROLLBACK,
-            version=previous,
-            by=deployer_identity(),
-            settings=previous_settings if previous else settings_before,
-            automatic=True,
-        )
-    )
-    try:
-        if previous is not None:
-            package = store.fetch(previous, scratch)
-            manifest = read_manifest(package)
-            rollback.commit = manifest.commit
-            target.deploy(
-                package,
-                manifest,
-                previous_settings,
-                deployment_id=rollback.id,
-                on_status=on_status,
-                on_change=lambda: None,
-            )
-        elif target.restores_without_release:
-            target.deploy_nothing(on_status)
-        else:
-            target.apply_settings(settings_before, on_status)
-            raise PaysimError(
-                "no_release_to_roll_back_to",
-                f"there is no earlier release to roll back to: {target.name} runs the failed release "
-                f"{report.version}, with the release settings it had before",
-                "fix the release and deploy again",
-            )
-        if target.has_host():
-            target.wait_running(previous, request.gate_request.start_timeout_seconds, on_status)
-    except PaysimError as error:
-        report.rollback_error = error.message
-        report.outcome = Outcome.FAILED
-        _finish(store, history, rollback, Outcome.FAILED, reason=error.message)
-        _finish(store, history, record, Outcome.FAILED, reason=report.reason)
-        code = error.code if error.code == "no_release_to_roll_back_to" else "rollback_failed"
-        raise DeployFailed(
-            code,
-            f"release {report.version} failed ({report.reason}), and the rollback failed too: {error.message}"
-            if code == "rollback_failed"
-            else error.message,
-            "`paysim function status` shows what runs now; `paysim function rollback --to VERSION` retries",
-            report,
-        ) from error
-    _finish(store, history, rollback, Outcome.DEPLOYED)
-    _finish(store, history, record, Outcome.ROLLED_BACK, reason=report.reason, rolled_back_to=previous)
-    history.active, history.active_settings = previous, dict(previous_settings) if previous else {}
-    store.save_history(history)
-    report.outcome, report.rolled_back_to = Outcome.ROLLED_BACK, previous
-    raise RolledBack(report)
 
 
 class RollbackReport(BaseModel):
@@ -447,7 +488,6 @@ def apply_settings(
         except PaysimError as error:
             _finish(store, history, record, Outcome.FAILED, reason=error.message)
             raise
-        record.outcome, record.finished_at = Outcome.DEPLOYED, datetime.now(UTC)
         history.active_settings = dict(release_settings)
-        store.save_history(history)
+        _finish(store, history, record, Outcome.DEPLOYED)
         return diff

@@ -149,7 +149,9 @@ def test_settings_diff_and_apply_change_the_running_release_settings(
     assert "nothing to do" in again.stderr
 
 
-def test_what_goes_wrong_has_its_exit_code(cli: CliInvoker, app: Path, tmp_path: Path) -> None:
+def test_what_goes_wrong_has_its_exit_code(
+    cli: CliInvoker, app: Path, tmp_path: Path, state_dir: Path
+) -> None:
     (app / "settings" / "local.json").write_text('{"PAYSIM_DATABASE_URL": "postgresql://x@y/z"}')
     built = package(cli, app, tmp_path / "one", "one")
     foreign = cli("function", "deploy", "--package", built["path"], "--function-dir", str(app), "--json")
@@ -158,6 +160,10 @@ def test_what_goes_wrong_has_its_exit_code(cli: CliInvoker, app: Path, tmp_path:
 
     missing = cli("function", "deploy", "--package", str(tmp_path / "nope.zip"), "--json")
     assert (missing.exit_code, error(missing)["code"]) == (ExitCode.CONFIG, "package_not_found")
+
+    no_host = cli("function", "deploy", "--package", built["path"], "--json")  # gated, and no host runs
+    assert (no_host.exit_code, error(no_host)["code"]) == (ExitCode.UNAVAILABLE, "no_host_to_gate")
+    assert read_active(state_dir) is None  # refused before anything changed
 
     nothing = cli("function", "rollback", "--json")
     assert (nothing.exit_code, error(nothing)["code"]) == (ExitCode.CONFLICT, "no_release_to_roll_back_to")
