@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PAYSIM := $(BIN)/paysim
 
-.PHONY: setup demo test lint lint-python lint-actionlint lint-zizmor lint-hadolint format bench clean
+.PHONY: setup demo test test-newcomer lint lint-python lint-actionlint lint-zizmor lint-hadolint format bench clean
 
 setup: $(VENV)/.installed node_modules/.installed .tools/checkov-venv/.installed
 
@@ -27,6 +27,10 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest
+
+# The README's first-hour path from a fresh clone of HEAD, `make setup` included (minutes).
+test-newcomer: setup
+	$(BIN)/pytest --no-cov -m slow tests/e2e/test_newcomer_path.py
 
 # Every linter runs offline. The lint-* targets skip `setup` so a test can run one on a fixture, e.g.
 #   make lint-zizmor WORKFLOWS=tests/fixtures/lint/zizmor/unpinned_checkout.yml

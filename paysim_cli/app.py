@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,16 +25,22 @@ from paysim_cli.commands import (
     metrics,
     pipeline,
     profiles,
+    runs,
     simulate,
     verify,
 )
+from paysim_cli.commands.help import TidyHelp, verb
+from paysim_cli.commands.options import JsonOption
 from paysim_cli.context import AppContext
 from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.interrupts import Interrupted, terminate_like_interrupt
 from paysim_cli.output import Output
 
+ARGV = "paysim.argv"
 
-class PaysimGroup(TyperGroup):
-    """The root group: the only place a PaysimError becomes an exit code."""
+
+class PaysimGroup(TidyHelp, TyperGroup):
+    """The root group: the only place a failure becomes an exit code and a message."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click Context; typer.Context subclasses it
         try:
@@ -43,10 +51,11 @@ class PaysimGroup(TyperGroup):
             _output_for(ctx).error(error)
             raise typer.Exit(int(error.exit_code)) from error
         except KeyboardInterrupt as interrupt:
-            _output_for(ctx).error(PaysimError("interrupted", "interrupted", None))
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from interrupt
-        except (typer.Exit, typer.Abort, TyperException):
-            raise  # exits and usage errors: Click reports those itself (usage errors exit 2)
+            code = _interrupt_exit_code(interrupt)
+            _output_for(ctx).error(_interrupted(code))
+            raise typer.Exit(int(code)) from interrupt
+        except (typer.Exit, typer.Abort, TyperException, BrokenPipeError):
+            raise  # exits, usage errors and a closed stdout: `main` below reports those
         except Exception as error:  # the root boundary: name the cause, offer --traceback
             if _wants_traceback(ctx):
                 raise
@@ -59,6 +68,51 @@ class PaysimGroup(TyperGroup):
             )
             raise typer.Exit(int(ExitCode.FAILURE)) from error
 
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Parse, run, and end with an exit code from the README's table, whatever happened."""
+        argv = list(sys.argv[1:] if args is None else args)
+        self._main_shell_completion(extra, prog_name or "paysim", complete_var)
+        code = self._run(argv, prog_name or "paysim", extra)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def _run(self, argv: list[str], prog_name: str, extra: dict[str, Any]) -> int:
+        try:
+            with terminate_like_interrupt(), self.make_context(prog_name, list(argv), **extra) as ctx:
+                ctx.meta[ARGV] = argv  # for errors raised before a command-level --json is parsed
+                self.invoke(ctx)
+            return int(ExitCode.OK)
+        except typer.Exit as done:
+            return done.exit_code
+        except BrokenPipeError:
+            _silence_stdout()
+            return int(ExitCode.BROKEN_PIPE)
+        except SystemExit as exit_:
+            # Rich meets a closed stdout by exiting 1 (Console.on_broken_pipe), from the except block
+            # that caught the BrokenPipeError: that one ends like any other broken pipe.
+            if isinstance(exit_.__context__, BrokenPipeError):
+                _silence_stdout()
+                return int(ExitCode.BROKEN_PIPE)
+            raise
+        except typer.Abort:  # a prompt that got Ctrl-C or end of input instead of an answer
+            _usage_output(argv).error(_aborted())
+            return int(ExitCode.ABORTED)
+        except TyperException as error:  # Click's usage errors, raised while parsing
+            return _report_usage_error(error, argv)
+        except KeyboardInterrupt as interrupt:  # while parsing, before the boundary above
+            code = _interrupt_exit_code(interrupt)
+            _usage_output(argv).error(_interrupted(code))
+            return int(code)
+
 
 def _wants_traceback(ctx: Any) -> bool:
     state = ctx.obj
@@ -69,13 +123,82 @@ def _output_for(ctx: Any) -> Output:
     state = ctx.obj
     if isinstance(state, AppContext):
         return state.output
-    return Output(json_mode=bool(ctx.params.get("json_output")) or "--json" in sys.argv[1:])
+    return Output(json_mode=bool(ctx.params.get("json_output")) or _json_requested(ctx.meta.get(ARGV, [])))
+
+
+def _json_requested(argv: list[str]) -> bool:
+    """`--json` anywhere before a `--`: usage errors happen before the option is parsed."""
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    return "--json" in options
+
+
+def _usage_output(argv: list[str]) -> Output:
+    return Output(json_mode=_json_requested(argv))
+
+
+def _report_usage_error(error: TyperException, argv: list[str]) -> int:
+    exit_code = int(getattr(error, "exit_code", ExitCode.USAGE))
+    ctx = getattr(error, "ctx", None)
+    path = ctx.command_path if ctx is not None else "paysim"
+    if type(error).__name__ == "NoArgsIsHelpError":
+        # A group without a subcommand: its help is already on the screen; machines get an error.
+        if _json_requested(argv):
+            _usage_output(argv).error(
+                PaysimError("usage_error", f"{path}: missing command", f"`{path} --help` lists the commands")
+            )
+        return exit_code
+    usage = " ".join(ctx.get_usage().split()) if ctx is not None else "Usage: paysim [OPTIONS] COMMAND"
+    _usage_output(argv).error(
+        PaysimError(
+            "usage_error",
+            " ".join(error.format_message().split()),
+            f"{usage.replace('Usage:', 'usage:', 1)}; `{path} --help` shows every option with examples",
+            exit_code=ExitCode.USAGE,
+        )
+    )
+    return exit_code
+
+
+def _interrupt_exit_code(interrupt: KeyboardInterrupt) -> ExitCode:
+    return (
+        ExitCode.for_signal(interrupt.signum) if isinstance(interrupt, Interrupted) else ExitCode.INTERRUPTED
+    )
+
+
+def _interrupted(code: ExitCode) -> PaysimError:
+    name = "SIGTERM" if code is ExitCode.TERMINATED else "SIGINT"
+    return PaysimError(
+        "interrupted",
+        f"interrupted by {name} before the command finished",
+        "run it again; `paysim local status` and `paysim db status` show what state was left",
+        exit_code=code,
+    )
+
+
+def _aborted() -> PaysimError:
+    return PaysimError(
+        "aborted",
+        "no answer to the confirmation: nothing was changed",
+        "answer y at the prompt, or pass --yes where nobody can answer (CI)",
+        exit_code=ExitCode.ABORTED,
+    )
+
+
+def _silence_stdout() -> None:
+    """The reader went away (`| head`): end quietly, as coreutils do. Pointing stdout at /dev/null
+    stops Python's own flush at exit from raising the same error again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (an in-process test runner)
+        pass
 
 
 app = typer.Typer(
     name="paysim",
     cls=PaysimGroup,
-    help="Provision, migrate, deploy, drive and verify the Azure payment-events pipeline.",
+    help="Provision, migrate, drive and verify the Azure payment-events pipeline, in Azure or on an "
+    "embedded local stack.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -83,15 +206,16 @@ app = typer.Typer(
 app.add_typer(config.app, name="config")
 app.add_typer(local.app, name="local")
 app.add_typer(profiles.app, name="profiles")
-app.command("simulate")(simulate.simulate)
+verb(app, "simulate", simulate.simulate, *simulate.EXAMPLES)
 app.add_typer(db.app, name="db")
 app.add_typer(hub.app, name="hub")
 app.add_typer(infra.app, name="infra")
 app.add_typer(pipeline.app, name="pipeline")
-app.command("verify")(verify.verify)
+verb(app, "verify", verify.verify, *verify.EXAMPLES)
+app.add_typer(runs.app, name="runs")
 app.add_typer(metrics.app, name="metrics")
-app.command("demo")(demo.demo)
-app.command("health")(health.health)
+verb(app, "demo", demo.demo, *demo.EXAMPLES)
+verb(app, "health", health.health, *health.EXAMPLES)
 app.add_typer(function.app, name="function")
 
 
@@ -106,20 +230,32 @@ def root(
     ctx: typer.Context,
     env: Annotated[
         str | None,
-        typer.Option("--env", "-e", help="Environment to act on (also PAYSIM_ENV). [default: local]"),
+        typer.Option(
+            "--env",
+            "-e",
+            help="Environment to act on (also PAYSIM_ENV): local, a [env.NAME] table of paysim.toml, a "
+            "Terraform environment or one `paysim infra output` wrote.",
+            show_default="local",
+        ),
     ] = None,
     config_file: Annotated[
         Path | None,
-        typer.Option("--config", help="Settings file (also PAYSIM_CONFIG). [default: ./paysim.toml]"),
+        typer.Option("--config", help="Settings file (also PAYSIM_CONFIG).", show_default="./paysim.toml"),
     ] = None,
     state_dir: Annotated[
         Path | None,
-        typer.Option("--state-dir", help="Local state directory (also PAYSIM_STATE_DIR). [default: .paysim]"),
+        typer.Option(
+            "--state-dir", help="Local state directory (also PAYSIM_STATE_DIR).", show_default=".paysim"
+        ),
     ] = None,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print only JSON: {'data': ...} or {'error': {...}}.")
+    json_output: JsonOption = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log each step the command takes to stderr.")
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print debug detail to stderr.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print only the result and errors: no progress or status lines."),
+    ] = False,
     traceback: Annotated[
         bool, typer.Option("--traceback", help="Re-raise errors with their stack trace.")
     ] = False,
@@ -129,10 +265,20 @@ def root(
     ] = False,
 ) -> None:
     """paysim: one CLI for the payment-events pipeline, in Azure and on an embedded local stack."""
+    from paysim_cli.logs import configure_logging
     from paysim_cli.settings import resolve_settings
 
+    if verbose and quiet:
+        raise PaysimError(
+            "conflicting_options",
+            "--verbose and --quiet ask for opposite things",
+            "give one of them",
+            exit_code=ExitCode.USAGE,
+        )
+    configure_logging(verbose=verbose, quiet=quiet)
     settings = resolve_settings({"env": env, "state_dir": state_dir}, config_file=config_file)
-    ctx.obj = AppContext(settings, Output(json_mode=json_output, verbose=verbose), traceback=traceback)
+    output = Output(json_mode=json_output, verbose=verbose, quiet=quiet)
+    ctx.obj = AppContext(settings, output, traceback=traceback)
 
 
 def main() -> None:

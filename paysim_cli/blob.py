@@ -6,19 +6,53 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.secrets import mask_secrets
 from paysim_cli.settings import Settings
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
 
 
-def blob_not_configured() -> PaysimError:
+def blob_not_configured(settings: Settings) -> PaysimError:
+    """No blob storage: locally the stack is down (exit 4), elsewhere it is not configured (3)."""
+    if settings.is_local:
+        return PaysimError(
+            "blob_not_configured",
+            "no blob storage for raw events: no local stack is running and no blob connection string "
+            "or account URL is set",
+            "run `paysim local up`, or set blob_connection_string (PAYSIM_BLOB_CONNECTION_STRING)",
+            exit_code=ExitCode.UNAVAILABLE,
+        )
     return PaysimError(
         "blob_not_configured",
-        "no blob storage for raw events: no blob connection string or account URL is set, "
-        "and no local stack is running",
-        "run paysim local up, or set blob_connection_string (PAYSIM_BLOB_CONNECTION_STRING)",
+        f"no blob storage is set for environment {settings.env}",
+        f"run `paysim infra output --env {settings.env}`, or set blob_account_url or "
+        f"blob_connection_string in [env.{settings.env}] of paysim.toml",
         exit_code=ExitCode.CONFIG,
+    )
+
+
+def blob_failure(error: Exception, what: str) -> PaysimError:
+    """The error for a failed Storage call: refused credentials exit 9, anything else 4."""
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+    detail = mask_secrets(str(error).splitlines()[0] if str(error) else type(error).__name__)
+    refused = isinstance(error, ClientAuthenticationError) or (
+        isinstance(error, HttpResponseError) and error.status_code == 403
+    )
+    if refused:
+        return PaysimError(
+            "blob_auth_failed",
+            f"the storage account refused the credentials for {what}: {detail}",
+            "check the account key in blob_connection_string, or give the identity the Storage Blob Data "
+            "Contributor role (`az login` for DefaultAzureCredential)",
+            exit_code=ExitCode.AUTH,
+        )
+    return PaysimError(
+        "blob_unavailable",
+        f"cannot reach {what}: {detail}",
+        "check that the storage account is reachable (`paysim local status` for Azurite)",
+        exit_code=ExitCode.UNAVAILABLE,
     )
 
 
@@ -42,4 +76,4 @@ def container_client(settings: Settings, container: str) -> ContainerClient:
             retry_policy=retry,
             connection_timeout=10,
         )
-    raise blob_not_configured()
+    raise blob_not_configured(settings)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from paysim_cli.errors import ExitCode, PaysimError
@@ -13,21 +15,35 @@ if TYPE_CHECKING:
 
     Connection: TypeAlias = psycopg.Connection[tuple[Any, ...]]
 
+logger = logging.getLogger(__name__)
+
 # The scope Azure Database for PostgreSQL accepts Entra ID access tokens for.
 ENTRA_SCOPE = "https://ossrdbms-aad.database.windows.net/.default"
 LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
 CONNECT_TIMEOUT_SECONDS = 10
+_CREDENTIALS_REFUSED = re.compile(
+    r'password authentication failed|no password supplied|role "[^"]*" does not exist|pg_hba\.conf rejects'
+)
 
 
 def require_database_url(settings: Settings) -> str:
-    if settings.database_url is None:
+    """The database URL; without one, locally the stack is down (exit 4), elsewhere unconfigured (3)."""
+    if settings.database_url is not None:
+        return settings.database_url
+    if settings.is_local:
         raise PaysimError(
             "database_not_configured",
-            "no database to connect to: no database URL is set and no local stack is running",
-            "run paysim local up, or pass --database-url",
-            exit_code=ExitCode.CONFIG,
+            "no database to connect to: no local stack is running and no database URL is set",
+            "run `paysim local up`, or pass --database-url",
+            exit_code=ExitCode.UNAVAILABLE,
         )
-    return settings.database_url
+    raise PaysimError(
+        "database_not_configured",
+        f"no database URL is set for environment {settings.env}",
+        f"run `paysim infra output --env {settings.env}`, set database_url in [env.{settings.env}] of "
+        "paysim.toml (or PAYSIM_DATABASE_URL), or pass --database-url",
+        exit_code=ExitCode.CONFIG,
+    )
 
 
 def connection_params(settings: Settings) -> dict[str, Any]:
@@ -81,18 +97,36 @@ def connect(settings: Settings, **kwargs: Any) -> Connection:
     import psycopg
 
     params = connection_params(settings) | kwargs
+    logger.info(
+        "connecting to PostgreSQL %s as %s",
+        mask_secrets(require_database_url(settings)),
+        params.get("application_name"),
+    )
     try:
         return psycopg.connect(**params)
     except psycopg.OperationalError as error:
         target = (
             f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}/{params.get('dbname', '')}"
         )
+        if _rejected_credentials(error):
+            raise PaysimError(
+                "database_auth_failed",
+                f"PostgreSQL at {target} refused the credentials: {mask_secrets(_one_line(error))}",
+                "check the user and password in the database URL (--database-url or PAYSIM_DATABASE_URL); "
+                'with database_auth = "entra" sign in with `az login`',
+                exit_code=ExitCode.AUTH,
+            ) from error
         raise PaysimError(
             "database_unreachable",
             f"cannot connect to PostgreSQL at {target}: {mask_secrets(_one_line(error))}",
             "check that the server runs and the URL is right (`paysim local status` for the local stack)",
             exit_code=ExitCode.UNAVAILABLE,
         ) from error
+
+
+def _rejected_credentials(error: BaseException) -> bool:
+    """The server answered and refused who we said we are (libpq gives no SQLSTATE on connect)."""
+    return _CREDENTIALS_REFUSED.search(str(error)) is not None
 
 
 def _one_line(error: BaseException) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -101,24 +102,29 @@ class Output:
         *,
         json_mode: bool = False,
         verbose: bool = False,
+        quiet: bool = False,
         stdout: IO[str] | None = None,
         stderr: IO[str] | None = None,
         is_tty: bool | None = None,
+        stdin_is_tty: bool | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.json_mode = json_mode
         self.verbose = verbose
+        self.quiet = quiet
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.is_tty = self.stdout.isatty() if is_tty is None else is_tty
+        # Whether a person can answer a confirmation prompt.
+        self.stdin_is_tty = _isatty(sys.stdin) if stdin_is_tty is None else stdin_is_tty
         self.github = GitHubActions.from_environ(os.environ if environ is None else environ, self.stderr)
         self._console: Console | None = None
         self._err_console: Console | None = None
 
     @property
     def interactive(self) -> bool:
-        """Live views, spinners and colour only for a person at a terminal."""
-        return self.is_tty and not self.json_mode
+        """Live views, spinners and colour only for a person at a terminal who did not ask for --quiet."""
+        return self.is_tty and not self.json_mode and not self.quiet
 
     @property
     def console(self) -> Console:
@@ -155,12 +161,27 @@ class Output:
             return
         render(self.console)
 
+    def outcome(
+        self, data: Any, render: Callable[[Console], None] | None, failure: PaysimError | None
+    ) -> None:
+        """Print `data`; when `failure` is given, raise it for the root app to exit with. In --json mode
+        the report travels inside the error document instead, so stdout carries exactly one document."""
+        if failure is None or not self.json_mode:
+            self.result(data, render)
+        if failure is not None:
+            if failure.report is None:
+                failure.report = data
+            raise failure
+
     def error(self, error: PaysimError) -> None:
         if self.github is not None:
             hint = f" (hint: {error.hint})" if error.hint else ""
             self.github.annotate("error", f"paysim: {error.code}", f"{error.message}{hint}")
         if self.json_mode:
-            self.stdout.write(dumps_json({"error": error.to_dict()}) + "\n")
+            payload: dict[str, Any] = dict(error.to_dict())
+            if error.report is not None and "report" not in payload:
+                payload["report"] = to_jsonable(error.report)
+            self.stdout.write(dumps_json({"error": payload}) + "\n")
             self.stdout.flush()
             return
         line = f"error [{error.code}]: {mask_secrets(error.message)}"
@@ -180,8 +201,8 @@ class Output:
             self.github.append_summary(markdown)
 
     def status(self, message: str) -> None:
-        """A progress line for people, on stderr; silent in --json mode."""
-        if self.json_mode:
+        """A progress line for people, on stderr; silent in --json and --quiet modes."""
+        if self.json_mode or self.quiet:
             return
         self.stderr.write(mask_secrets(message) + "\n")
         self.stderr.flush()
@@ -190,11 +211,6 @@ class Output:
         """A warning, on stderr in both modes (stdout stays machine-readable)."""
         self.stderr.write(f"warning: {mask_secrets(message)}\n")
         self.stderr.flush()
-
-    def debug(self, message: str) -> None:
-        if self.verbose:
-            self.stderr.write(f"debug: {mask_secrets(message)}\n")
-            self.stderr.flush()
 
     @contextmanager
     def progress(self, description: str) -> Iterator[Progress | None]:
@@ -214,3 +230,37 @@ class Output:
             transient=True,
         ) as progress:
             yield progress
+
+
+def _isatty(stream: IO[str] | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except ValueError:  # closed
+        return False
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """Text from outside (a log line, a payload) made inert for a terminal: control characters escaped."""
+    return _CONTROL_CHARACTERS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
+    """`1 event`, `2 events`, `1,000 batches`: a count with its noun in the right number."""
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count:,} {plural_noun or noun + ('es' if noun.endswith(('s', 'ch', 'sh', 'x')) else 's')}"
+
+
+def duration_ms(milliseconds: float) -> str:
+    """A latency for people: `140.2 ms` below 10 s, `148.5 s` above (`148,497.0 ms` reads badly)."""
+    if milliseconds >= 10_000:
+        return f"{milliseconds / 1000:,.1f} s"
+    return f"{milliseconds:,.1f} ms"
+
+
+def latencies(summary: Any) -> str:
+    """`p50 / p95 / p99` of a latency summary, each in the unit that reads best."""
+    return " / ".join(duration_ms(value) for value in (summary.p50, summary.p95, summary.p99))

@@ -3,6 +3,7 @@ connection profile written by `paysim infra output` > local stack state > defaul
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -17,6 +18,9 @@ from paysim_cli.errors import ExitCode, PaysimError
 ENV_PREFIX = "PAYSIM_"
 DEFAULT_CONFIG_FILE = Path("paysim.toml")
 LOCAL_ENV = "local"
+# Environments where destroying resources or dropping tables needs a second, explicit flag.
+PROTECTED_ENVIRONMENTS = frozenset({"production"})
+logger = logging.getLogger(__name__)
 SECRET_FIELDS = frozenset({"database_url", "blob_connection_string", "eventhub_connection_string"})
 
 
@@ -80,6 +84,7 @@ class Settings(BaseModel):
     )
 
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
+    _config_environments: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     @property
     def sources(self) -> Mapping[str, str]:
@@ -89,6 +94,38 @@ class Settings(BaseModel):
     @property
     def is_local(self) -> bool:
         return self.env == LOCAL_ENV
+
+    @property
+    def is_protected(self) -> bool:
+        return self.env in PROTECTED_ENVIRONMENTS
+
+    def command(self, rest: str) -> str:
+        """`paysim REST` as typed for this environment, for hints: `paysim --env dev db migrate`."""
+        return f"paysim {rest}" if self.is_local else f"paysim --env {self.env} {rest}"
+
+    def known_environments(self) -> list[str]:
+        """Every environment paysim can act on: local, the [env.NAME] tables of the settings file, the
+        Terraform root's environments, and those `paysim infra output` wrote a connection profile for."""
+        known = {LOCAL_ENV, *self._config_environments}
+        terraform_environments = self.terraform_root / "environments"
+        if terraform_environments.is_dir():
+            known.update(path.name for path in terraform_environments.iterdir() if path.is_dir())
+        profiles = connection_profile_path(self.state_dir, LOCAL_ENV).parent
+        if profiles.is_dir():
+            known.update(path.stem for path in profiles.glob("*.json"))
+        return sorted(known)
+
+    def require_known_environment(self) -> None:
+        """A typo (`--env prod`) must not act on an empty, made-up environment."""
+        known = self.known_environments()
+        if self.env not in known:
+            raise PaysimError(
+                "unknown_environment",
+                f"unknown environment {self.env!r}: it is not local, a [env.{self.env}] table of the "
+                "settings file, a Terraform environment or a written connection profile",
+                f"known environments: {', '.join(known)} (--env NAME or PAYSIM_ENV)",
+                exit_code=ExitCode.CONFIG,
+            )
 
     @property
     def event_log_path(self) -> Path:
@@ -103,6 +140,7 @@ class Settings(BaseModel):
         merged = self.model_dump() | given
         updated = _validate(merged, {key: source for key in given})
         updated._sources = dict(self._sources) | {key: source for key in given}
+        updated._config_environments = self._config_environments
         return updated
 
 
@@ -117,7 +155,8 @@ def resolve_settings(
     env_values = _from_environ(environ)
     config_path = config_file or Path(environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_FILE))
     env_name = str(flags.get("env") or env_values.get("env") or LOCAL_ENV)
-    file_values = _from_config_file(config_path, env_name, explicit=config_file is not None)
+    tables = _config_tables(config_path, explicit=config_file is not None)
+    file_values = _config_table(config_path, tables, env_name)
 
     layers: list[tuple[str, dict[str, Any]]] = [
         ("flag", flags),
@@ -144,6 +183,12 @@ def resolve_settings(
             sources.setdefault(name, "default")
     settings = _validate(merged, sources)
     settings._sources = sources
+    settings._config_environments = frozenset(tables)
+    settings.require_known_environment()
+    logger.info("environment %s (from %s); state in %s", env_name, sources["env"], settings.state_dir)
+    for name, source in sources.items():
+        if source != "default":
+            logger.debug("setting %s from %s", name, source)
     return settings
 
 
@@ -173,7 +218,8 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def _from_config_file(path: Path, env_name: str, *, explicit: bool) -> dict[str, Any]:
+def _config_tables(path: Path, *, explicit: bool) -> dict[str, Any]:
+    """The settings file's [env.NAME] tables by name; none when there is no file (unless one was named)."""
     if not path.exists():
         if explicit:
             raise PaysimError(
@@ -192,7 +238,19 @@ def _from_config_file(path: Path, env_name: str, *, explicit: bool) -> dict[str,
             "fix the syntax; paysim.example.toml shows the layout",
             exit_code=ExitCode.CONFIG,
         ) from error
-    table = document.get("env", {}).get(env_name, {})
+    tables = document.get("env", {})
+    if not isinstance(tables, dict):
+        raise PaysimError(
+            "invalid_config",
+            f"{path}: env must be a table of [env.NAME] tables",
+            "write each environment as a [env.NAME] section with key = value lines",
+            exit_code=ExitCode.CONFIG,
+        )
+    return tables
+
+
+def _config_table(path: Path, tables: dict[str, Any], env_name: str) -> dict[str, Any]:
+    table = tables.get(env_name, {})
     if not isinstance(table, dict):
         raise PaysimError(
             "invalid_config",

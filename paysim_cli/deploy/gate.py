@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from paysim_cli.deploy.request import GateRequest
 from paysim_cli.errors import PaysimError
 from paysim_cli.settings import Settings
 
@@ -17,20 +18,6 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from paysim_cli.health import HealthReport
-
-
-class GateRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    seconds: float = Field(30.0, ge=0, le=3600, description="how long the pipeline must stay healthy")
-    start_timeout_seconds: float = Field(
-        120.0, gt=0, le=3600, description="how long the host may take to run the new release"
-    )
-    interval_seconds: float = Field(2.0, gt=0, le=60)
-    max_failed_invocations: int = Field(0, ge=0)
-    max_lag_growth_per_second: float = Field(
-        250.0, ge=0, description="events/s the lag may grow by over the window (a least-squares slope)"
-    )
 
 
 class GateReport(BaseModel):

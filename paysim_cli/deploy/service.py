@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from paysim_cli.deploy.appsettings import (
     SettingsDiff,
@@ -24,14 +24,14 @@ from paysim_cli.deploy.appsettings import (
     release_part,
     settings_path,
 )
-from paysim_cli.deploy.gate import GateReport, GateRequest, run_gate
+from paysim_cli.deploy.gate import GateReport, run_gate
 from paysim_cli.deploy.history import Action, DeploymentRecord, Outcome, ReleaseHistory, deployer_identity
 from paysim_cli.deploy.manifest import ReleaseManifest, read_manifest
 from paysim_cli.deploy.package import PackageRequest, build_package, file_sha256, verify_package
+from paysim_cli.deploy.request import DeployRequest
 from paysim_cli.deploy.store import ReleaseStore, release_store
 from paysim_cli.deploy.targets import DeployTarget, deploy_target
 from paysim_cli.errors import ExitCode, PaysimError
-from paysim_cli.output import to_jsonable
 from paysim_cli.pipeline.loader import DEFAULT_FUNCTION_DIR
 from paysim_cli.settings import Settings
 
@@ -40,19 +40,6 @@ if TYPE_CHECKING:
 
 Status = Callable[[str], None]
 Confirm = Callable[[ReleaseManifest | None, SettingsDiff], None]
-
-
-class DeployRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    package: Path | None = None  # a built zip; else one is built from function_dir
-    function_dir: Path | None = None  # the app, and its settings/<env>.json
-    remote_build: bool = False
-    gate: bool = True
-    gate_request: GateRequest = GateRequest()
-    poll_seconds: float = Field(2.0, gt=0, le=60)
-    deploy_timeout_seconds: float = Field(900.0, gt=0)
-    functions_timeout_seconds: float = Field(180.0, gt=0)
 
 
 class DeployReport(BaseModel):
@@ -83,22 +70,17 @@ class RolledBack(PaysimError):
             f"release {report.version} failed ({report.reason}); rolled back to {back_to}",
             "fix the release and deploy again; `paysim function releases` shows the history",
             exit_code=ExitCode.ROLLED_BACK,
+            report=report,  # in --json mode, inside the error document
         )
-        self.report = report
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "report": to_jsonable(self.report)}
+        self.deploy_report = report
 
 
 class DeployFailed(PaysimError):
     """The deploy failed and could not be rolled back: exit 1, with the report, loudly."""
 
     def __init__(self, code: str, message: str, hint: str, report: DeployReport) -> None:
-        super().__init__(code, message, hint, exit_code=ExitCode.FAILURE)
-        self.report = report
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "report": to_jsonable(self.report)}
+        super().__init__(code, message, hint, exit_code=ExitCode.FAILURE, report=report)
+        self.deploy_report = report
 
 
 def settings_file(settings: Settings, function_dir: Path | None) -> Path:

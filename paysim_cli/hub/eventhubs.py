@@ -71,7 +71,10 @@ _BY_CONDITION = {
         "check eventhub_namespace, eventhub_name and the consumer group; `paysim infra output` writes them",
     ),
     "link:message-size-exceeded": _ErrorMapping(
-        False, "event_too_large", "send smaller events; Event Hubs caps events and batches by tier"
+        False,
+        "event_too_large",
+        "send smaller events; Event Hubs caps events and batches by tier",
+        ExitCode.CONFIG,
     ),
     "server-busy": _ErrorMapping(
         True, "eventhub_throttled", "the namespace is throttling: retry with backoff or add throughput units"

@@ -108,7 +108,7 @@ def _open_input(path: Path) -> IO[bytes]:
             "file_unreadable",
             f"cannot read {path}: {error.strerror}",
             "check the path, or give - to read standard input",
-            exit_code=ExitCode.USAGE,
+            exit_code=ExitCode.CONFIG,
         ) from error
 
 

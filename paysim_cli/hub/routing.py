@@ -83,6 +83,7 @@ def event_too_large(size: int, limit: int = MAX_EVENT_BYTES, *, subject: str = "
         "event_too_large",
         f"{subject} has {size} bytes, over the {limit}-byte limit per event",
         "split the payload, or store it elsewhere and send a reference",
+        exit_code=ExitCode.CONFIG,  # bad input, like a broken input file
     )
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 
 from paysim_cli.hub.transport import EARLIEST, EventConsumer, EventPosition, EventPublisher
 from paysim_cli.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 class HubTarget(StrEnum):
@@ -13,8 +16,15 @@ class HubTarget(StrEnum):
     EVENTHUB = "eventhub"
 
 
+def default_transport(settings: Settings) -> HubTarget:
+    """The local event log for `--env local`; Event Hubs everywhere else, so that a command aimed at
+    another environment never reads or feeds the local log by accident."""
+    return HubTarget.LOCAL if settings.is_local else HubTarget.EVENTHUB
+
+
 def open_publisher(settings: Settings, target: HubTarget = HubTarget.LOCAL) -> EventPublisher:
     """A publisher on the local log at `settings.event_log_path`, or on the configured event hub."""
+    logger.info("publishing to the %s hub", target)
     if target is HubTarget.EVENTHUB:
         from paysim_cli.hub.eventhubs import open_eventhubs_publisher
 
@@ -39,6 +49,7 @@ def open_consumer(
     start at `starting_position`.
     """
     group = consumer_group or settings.consumer_group
+    logger.info("reading the %s hub as consumer group %s", target, group)
     if target is HubTarget.EVENTHUB:
         from paysim_cli.hub.eventhubs import open_eventhubs_consumer
 

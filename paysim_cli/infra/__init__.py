@@ -2,6 +2,7 @@
 
 from paysim_cli.infra.operations import (
     apply_saved_plan,
+    check_destroy_confirmed,
     destroy,
     init,
     plan,
@@ -11,6 +12,7 @@ from paysim_cli.infra.operations import (
 
 __all__ = [
     "apply_saved_plan",
+    "check_destroy_confirmed",
     "destroy",
     "init",
     "plan",

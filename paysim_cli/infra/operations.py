@@ -123,6 +123,22 @@ def apply_saved_plan(settings: Settings) -> ApplyReport:
 
 def destroy(settings: Settings, *, confirmed: bool, production_confirmed: bool = False) -> DestroyReport:
     """Destroy every resource of the environment; production needs a second confirmation."""
+    workspace = check_destroy_confirmed(
+        settings, confirmed=confirmed, production_confirmed=production_confirmed
+    )
+    run = run_terraform(workspace, "destroy", input=False, auto_approve=True)
+    _forget_plan(workspace)
+    removed = workspace.profile_path if workspace.profile_path.exists() else None
+    if removed is not None:  # it names resources that no longer exist
+        removed.unlink()
+    counts = _DESTROY_COMPLETE.search(run.stdout)
+    return DestroyReport(
+        env=workspace.env, destroyed=int(counts.group(1)) if counts else 0, removed_profile=removed
+    )
+
+
+def check_destroy_confirmed(settings: Settings, *, confirmed: bool, production_confirmed: bool) -> Workspace:
+    """The environment's workspace, once destroying it is confirmed (and, for production, twice)."""
     workspace = resolve_workspace(settings)
     if not confirmed:
         raise PaysimError(
@@ -138,15 +154,7 @@ def destroy(settings: Settings, *, confirmed: bool, production_confirmed: bool =
             "add --destroy-production as well, if you really mean to delete production",
             exit_code=ExitCode.ABORTED,
         )
-    run = run_terraform(workspace, "destroy", input=False, auto_approve=True)
-    _forget_plan(workspace)
-    removed = workspace.profile_path if workspace.profile_path.exists() else None
-    if removed is not None:  # it names resources that no longer exist
-        removed.unlink()
-    counts = _DESTROY_COMPLETE.search(run.stdout)
-    return DestroyReport(
-        env=workspace.env, destroyed=int(counts.group(1)) if counts else 0, removed_profile=removed
-    )
+    return workspace
 
 
 def write_connection_profile(settings: Settings) -> ProfileReport:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 from dataclasses import dataclass
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.infra.workspace import Workspace
 from paysim_cli.secrets import mask_secrets
+
+logger = logging.getLogger(__name__)
 
 TERRAFORM_BINARY = "terraform"
 # terraform plan -detailed-exitcode: 0 no changes, 1 error, 2 changes present.
@@ -65,6 +68,7 @@ def run_terraform(
     from python_terraform import IsFlagged, Terraform
 
     terraform = Terraform(working_dir=str(workspace.env_dir), terraform_bin_path=terraform_binary())
+    logger.info("terraform %s %s in %s", command, " ".join(args), workspace.env_dir)
     returncode, stdout, stderr = terraform.cmd(command, *args, no_color=IsFlagged, **options)
     run = TerraformRun(int(returncode), stdout or "", stderr or "")
     if run.returncode not in accept:

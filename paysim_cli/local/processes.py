@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 import psutil
 
 from paysim_cli.errors import ExitCode, PaysimError
+
+logger = logging.getLogger(__name__)
 
 
 def free_port() -> int:
@@ -100,6 +103,8 @@ def start_service(
 ) -> int:
     """Start `command` detached from this process (its own session, output to `log_file`) and wait
     until it listens on `port`. Returns its pid; a time-out or an early exit is a one-line error."""
+    logger.info("starting %s on port %d (log: %s)", label, port, log_file)
+    logger.debug("%s", " ".join(command))
     with log_file.open("ab") as log:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True

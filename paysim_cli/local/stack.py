@@ -43,27 +43,71 @@ class StackReport(BaseModel):
 
 
 def up(settings: Settings) -> StackReport:
-    """Start whatever is not running; idempotent, and recovers from pid files a crash left behind."""
+    """Start whatever is not running; idempotent, and recovers from pid files a crash left behind.
+
+    When a part fails to start, the parts this call started are stopped again: a failed `local up`
+    leaves nothing running that the next one would have to clean up.
+    """
     with _stack_lock(settings.state_dir):
-        state = load_state(settings.state_dir)
-        state.postgres = _up_postgres(settings, state)
-        save_state(settings.state_dir, state)
-        state.azurite = _up_azurite(settings, state)
-        save_state(settings.state_dir, state)
-        state.hub_partitions = _up_hub(settings)
-        save_state(settings.state_dir, state)
-        state.amqp = _up_amqp(settings, state)
-        save_state(settings.state_dir, state)
+        before = load_state(settings.state_dir)
+        was_running = _running(settings, before)
+        try:
+            state = load_state(settings.state_dir)
+            state.postgres = _up_postgres(settings, state)
+            save_state(settings.state_dir, state)
+            state.azurite = _up_azurite(settings, state)
+            save_state(settings.state_dir, state)
+            state.hub_partitions = _up_hub(settings)
+            save_state(settings.state_dir, state)
+            state.amqp = _up_amqp(settings, state)
+            save_state(settings.state_dir, state)
+        except BaseException:
+            _stop_started(settings, load_state(settings.state_dir), was_running)
+            raise
     report = status(settings)
-    unhealthy = [component for component in report.components if not component.healthy]
-    if unhealthy:
-        raise PaysimError(
-            "stack_unhealthy",
-            "; ".join(f"{component.name}: {component.detail}" for component in unhealthy),
-            f"see the logs under {settings.state_dir}; `paysim local down` then `paysim local up` restarts",
-            exit_code=ExitCode.UNAVAILABLE,
-        )
+    failure = unhealthy_error(report, settings)
+    if failure is not None:
+        raise failure
     return report
+
+
+def unhealthy_error(report: StackReport, settings: Settings) -> PaysimError | None:
+    """`stack_unhealthy` (exit 4) naming each part that is down or failing its probe; None when healthy."""
+    unhealthy = [component for component in report.components if not component.healthy]
+    if not unhealthy:
+        return None
+    return PaysimError(
+        "stack_unhealthy",
+        "; ".join(f"{component.name}: {component.detail}" for component in unhealthy),
+        f"`paysim local up` starts what is down; `paysim local logs` shows the logs in {settings.state_dir}",
+        exit_code=ExitCode.UNAVAILABLE,
+        report=report,
+    )
+
+
+def _running(settings: Settings, state: StackState) -> set[str]:
+    running = set()
+    if postgres.EmbeddedPostgres(settings.state_dir / "postgres").running_pid() is not None:
+        running.add("postgres")
+    if state.azurite is not None and azurite.Azurite.running(state.azurite):
+        running.add("azurite")
+    if state.amqp is not None and amqp.EndpointProcess.running(state.amqp):
+        running.add("amqp")
+    return running
+
+
+def _stop_started(settings: Settings, state: StackState, was_running: set[str]) -> None:
+    """Stop what this `up` started before it failed; what was already running keeps running."""
+    if "amqp" not in was_running:
+        amqp.EndpointProcess.stop(state.amqp)
+        state.amqp = None
+    if "azurite" not in was_running:
+        azurite.Azurite.stop(state.azurite)
+        state.azurite = None
+    if "postgres" not in was_running:
+        postgres.EmbeddedPostgres(settings.state_dir / "postgres").stop()
+        state.postgres = None
+    save_state(settings.state_dir, state)
 
 
 def _up_postgres(settings: Settings, state: StackState) -> ProcessState:

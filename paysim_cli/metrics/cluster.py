@@ -11,27 +11,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from paysim_cli.db import connect
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.metrics.kmeans import kmeans, standardised
 from paysim_cli.metrics.raw_events import MerchantActivity, scan_merchant_activity
+from paysim_cli.metrics.request import ClusterRequest
+from paysim_cli.migrations.engine import require_migrated
 from paysim_cli.settings import Settings
 
 FEATURES = ("events", "average_amount", "decline_rate", "fraud_rate")
 DEFAULT_RANGE = timedelta(days=1)
 EXAMPLES = 3
-
-
-class ClusterRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    since: datetime | None = None  # default: `until` minus a day
-    until: datetime | None = None  # default: now
-    clusters: int = Field(4, ge=2, le=50)
-    seed: int = Field(0, ge=0)
-    min_events: int = Field(10, ge=1)
 
 
 class MerchantCluster(BaseModel):
@@ -74,6 +66,7 @@ def cluster_merchants(settings: Settings, request: ClusterRequest) -> ClusterRep
             "give a range that spans some time",
             exit_code=ExitCode.USAGE,
         )
+    require_migrated(settings)  # before minutes of reading blobs for a table that is not there
     scan = scan_merchant_activity(settings, since, until)
     active = {
         merchant: act for merchant, act in sorted(scan.merchants.items()) if act.events >= request.min_events

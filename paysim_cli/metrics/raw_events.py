@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from paysim_cli.blob import container_client
-from paysim_cli.errors import ExitCode, PaysimError
-from paysim_cli.secrets import mask_secrets
+from paysim_cli.blob import blob_failure, container_client
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.contract import allowed_values, currency_exponents
 from paysim_pipeline.canary import is_canary_run
@@ -69,13 +67,7 @@ def scan_merchant_activity(settings: Settings, since: datetime, until: datetime)
     except ResourceNotFoundError:
         return scan  # no container: the pipeline has archived nothing yet
     except AzureError as error:
-        raise PaysimError(
-            "blob_unavailable",
-            f"cannot read the raw events in {settings.raw_events_container}: "
-            + mask_secrets(str(error).splitlines()[0] if str(error) else type(error).__name__),
-            "check that the storage account is reachable (`paysim local status` for Azurite)",
-            exit_code=ExitCode.UNAVAILABLE,
-        ) from error
+        raise blob_failure(error, f"the raw events in {settings.raw_events_container}") from error
     return scan
 
 

@@ -68,7 +68,10 @@ class MetricsReport(BaseModel):
 def latest_metrics(settings: Settings, *, limit: int = 20, top: int = 3) -> MetricsReport:
     """The `limit` most recent window rows (largest first within a window), and per dynamic metric the
     `top` groups of its latest window."""
+    from paysim_cli.migrations.engine import require_migrated
+
     with connect(settings, autocommit=True, application_name="paysim metrics show") as conn:
+        require_migrated(settings, conn)
         windows = [
             MetricsWindow.model_validate(dict(zip(MetricsWindow.model_fields, row, strict=True)))
             for row in conn.execute(LATEST_WINDOWS_SQL, (limit,)).fetchall()

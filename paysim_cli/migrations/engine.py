@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -46,14 +47,40 @@ from paysim_cli.settings import Settings
 if TYPE_CHECKING:
     from paysim_cli.db import Connection
 
+logger = logging.getLogger(__name__)
+
 Planner = Callable[[Sequence[MigrationScript], Sequence[AppliedMigration]], list[MigrationScript]]
+
+
+def require_migrated(settings: Settings, conn: Connection | None = None) -> None:
+    """Refuse a database the migrations have not brought up to the files' version, before any command
+    that reads or writes the pipeline's tables gets a confusing `relation does not exist` from it."""
+    scripts = load_scripts(default_sql_dir())
+    with nullcontext(conn) if conn is not None else _connect(settings, "schema check") as connection:
+        applied = read_history(connection)
+    refuse_drift(find_drift(scripts, applied))
+    pending = _pending(scripts, applied)
+    if pending:
+        names = ", ".join(f"{item.version:04d}_{item.name}" for item in pending[:3])
+        more = f" and {len(pending) - 3} more" if len(pending) > 3 else ""
+        raise PaysimError(
+            "schema_not_migrated",
+            f"the database {_masked_url(settings)} is at version {_current(applied):04d}: "
+            f"{len(pending)} migrations pending ({names}{more})",
+            f"run `{settings.command('db migrate')}` first",
+            exit_code=ExitCode.CONFIG,
+        )
+
+
+def _connect(settings: Settings, purpose: str) -> Connection:
+    return connect(settings, autocommit=True, application_name=f"paysim {purpose}")
 
 
 def status(settings: Settings, *, sql_dir: Path | None = None) -> StatusReport:
     """Applied and pending migrations, and any drift between the database and the files."""
     directory = sql_dir or default_sql_dir()
     scripts = load_scripts(directory)
-    with connect(settings, autocommit=True, application_name="paysim db status") as conn:
+    with _connect(settings, "db status") as conn:
         applied = read_history(conn)
     return StatusReport(
         database=_masked_url(settings),
@@ -103,10 +130,18 @@ def downgrade(
     dry_run: bool = False,
     sql_dir: Path | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+    confirmed: bool = False,
+    production_confirmed: bool = False,
 ) -> PlanReport:
-    """Revert the last `steps` migrations, or every one after `target` (0: all), newest first."""
+    """Revert the last `steps` migrations, or every one after `target` (0: all), newest first.
+
+    Reverting drops what the migrations created, data included: outside `local` it needs `confirmed`,
+    and in a protected environment (production) `production_confirmed` as well. A dry run needs neither.
+    """
     if (steps is None) == (target is None):
         raise _bad_target("give exactly one of --steps N or --to VERSION")
+    if not dry_run:
+        _check_rollback_confirmed(settings, confirmed=confirmed, production_confirmed=production_confirmed)
 
     def plan(
         scripts: Sequence[MigrationScript], applied: Sequence[AppliedMigration]
@@ -139,7 +174,7 @@ def _run(
     scripts = load_scripts(directory)
     verb = "migrate" if direction == "up" else "rollback"
     with (
-        connect(settings, autocommit=True, application_name=f"paysim db {verb}") as conn,
+        _connect(settings, f"db {verb}") as conn,
         nullcontext() if dry_run else migration_lock(conn, lock_timeout),
     ):
         if direction == "up" and not dry_run:
@@ -150,7 +185,7 @@ def _run(
         chosen = plan(scripts, applied)
         files = [(script, script.sql(direction)) for script in chosen]  # all read and checked first
         steps = [
-            _step(script, file, direction, None if dry_run else run_migration(conn, script, file, direction))
+            _step(script, file, direction, None if dry_run else _run_one(conn, script, file, direction))
             for script, file in files
         ]
         sql = _dry_run_sql(conn, files, direction, _current(applied)) if dry_run else None
@@ -166,6 +201,32 @@ def _run(
         steps=steps,
         sql=sql,
     )
+
+
+def _run_one(conn: Connection, script: MigrationScript, file: MigrationSql, direction: Direction) -> int:
+    logger.info("%s %s (%s)", "applying" if direction == "up" else "reverting", script.label, file.path.name)
+    duration = run_migration(conn, script, file, direction)
+    logger.debug("%s took %d ms", script.label, duration)
+    return duration
+
+
+def _check_rollback_confirmed(settings: Settings, *, confirmed: bool, production_confirmed: bool) -> None:
+    if settings.is_local:
+        return
+    if not confirmed:
+        raise PaysimError(
+            "confirmation_required",
+            f"`paysim db rollback` drops what the reverted migrations created, in environment {settings.env}",
+            "add --yes to confirm (at a terminal, paysim asks instead); --dry-run shows the SQL first",
+            exit_code=ExitCode.ABORTED,
+        )
+    if settings.is_protected and not production_confirmed:
+        raise PaysimError(
+            "production_protected",
+            f"{settings.env} is protected: --yes alone does not roll its database back",
+            "add --rollback-production as well, if you really mean to drop production tables",
+            exit_code=ExitCode.ABORTED,
+        )
 
 
 def _step(
@@ -201,10 +262,11 @@ def _dry_run_sql(
 
 
 def verify(settings: Settings, *, sql_dir: Path | None = None) -> VerifyReport:
-    """No drift, every object the applied migrations create is present, every verify script passes."""
+    """No drift, no pending migration, every object the applied migrations create is present, every
+    verify script passes. A deploy gate calls this: an empty database must not pass."""
     directory = sql_dir or default_sql_dir()
     scripts = load_scripts(directory)
-    with connect(settings, autocommit=True, application_name="paysim db verify") as conn:
+    with _connect(settings, "db verify") as conn:
         applied = read_history(conn)
         refuse_drift(find_drift(scripts, applied))
         by_version = {script.version: script for script in scripts}
@@ -223,13 +285,24 @@ def verify(settings: Settings, *, sql_dir: Path | None = None) -> VerifyReport:
             "`paysim db status` shows what is applied; fix the database or the migration, then verify again",
             exit_code=ExitCode.VERIFY_FAILED,
         )
-    return VerifyReport(
+    report = VerifyReport(
         database=_masked_url(settings),
         sql_dir=display_path(directory),
         current_version=_current(applied),
         checks=checks,
         pending=_pending(scripts, applied),
     )
+    if report.pending:
+        names = ", ".join(f"{item.version:04d}_{item.name}" for item in report.pending)
+        raise PaysimError(
+            "migrations_pending",
+            f"{len(report.pending)} migrations are not applied ({names}): the database is at version "
+            f"{report.current_version:04d}",
+            f"run `{settings.command('db migrate')}`, then verify again",
+            exit_code=ExitCode.VERIFY_FAILED,
+            report=report,
+        )
+    return report
 
 
 def new(settings: Settings, name: str, *, sql_dir: Path | None = None) -> NewMigrationReport:

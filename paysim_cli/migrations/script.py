@@ -60,7 +60,16 @@ class MigrationScript:
                 "write the down file that reverts it; nothing was rolled back",
                 exit_code=ExitCode.CONFIG,
             )
-        return read_sql(path)
+        sql = read_sql(path)
+        if not sql.statements:
+            raise PaysimError(
+                "empty_migration",
+                f"{display_path(path)} has no SQL statement, only comments: running it would record "
+                f"{self.label} as {'applied' if direction == 'up' else 'reverted'} while changing nothing",
+                "write the change into it (`paysim db new NAME` scaffolds an empty pair), or delete the pair",
+                exit_code=ExitCode.CONFIG,
+            )
+        return sql
 
 
 def read_sql(path: Path) -> MigrationSql:
@@ -155,7 +164,16 @@ def scaffold(sql_dir: Path, name: str) -> tuple[int, Path, Path]:
             "use lower-case letters, digits and underscores, starting with a letter: add_merchant_index",
             exit_code=ExitCode.USAGE,
         )
-    version = max((script.version for script in load_scripts(sql_dir)), default=0) + 1
+    scripts = load_scripts(sql_dir)
+    same_name = next((script for script in scripts if script.name == name), None)
+    if same_name is not None:
+        raise PaysimError(
+            "migration_exists",
+            f"there is already a migration named {name}: {display_path(same_name.up_path)}",
+            "choose a name that says what this change does, or edit the existing files",
+            exit_code=ExitCode.CONFLICT,
+        )
+    version = max((script.version for script in scripts), default=0) + 1
     label = f"{version:04d}_{name}"
     up_path, down_path = sql_dir / f"{label}.up.sql", sql_dir / f"{label}.down.sql"
     up_path.write_text(

@@ -76,7 +76,7 @@ def checkpoint_store(settings: Settings) -> BlobCheckpointStore:
         from azure.identity import DefaultAzureCredential
 
         return BlobCheckpointStore(settings.blob_account_url, CHECKPOINT_CONTAINER, DefaultAzureCredential())
-    raise blob_not_configured()
+    raise blob_not_configured(settings)
 
 
 def _group_client(settings: Settings, consumer_group: str, **options: Any) -> EventHubConsumerClient:

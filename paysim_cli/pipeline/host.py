@@ -8,34 +8,28 @@ or, with `until_drained`, once every partition has stayed caught up for a grace 
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import queue
-import signal
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.hub.operations import describe_hub
 from paysim_cli.hub.targets import HubTarget
+from paysim_cli.interrupts import Interruption, leave_stop_signals_to_parent, stop_on_signals
+from paysim_cli.logs import configure_worker_logging
+from paysim_cli.migrations.engine import require_migrated
 from paysim_cli.pipeline.consumer import ConsumerPlan, ConsumerStats, run_consumer
-from paysim_cli.pipeline.loader import (
-    DEFAULT_FUNCTION_DIR,
-    DEFAULT_FUNCTION_NAME,
-    app_settings,
-    load_function,
-    script_path,
-)
+from paysim_cli.pipeline.loader import DEFAULT_FUNCTION_DIR, app_settings, load_function, script_path
+from paysim_cli.pipeline.request import PipelineRequest
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.latency import LatencyHistogram, LatencySummary
-from paysim_cli.simulator.simulation import interrupt_sets
 from paysim_cli.worker_process import reporting_errors
 
 if TYPE_CHECKING:
@@ -49,22 +43,6 @@ EVENTHUB_LAG_SECONDS = 1.0
 STOP_TIMEOUT_SECONDS = 60.0
 
 HostStatus = Literal["drained", "interrupted", "timed_out"]
-
-
-class PipelineRequest(BaseModel):
-    """What `paysim pipeline run` was asked to do."""
-
-    model_config = ConfigDict(frozen=True)
-
-    function_dir: Path | None = None
-    function_name: str = DEFAULT_FUNCTION_NAME
-    consumer_group: str | None = None
-    workers: int = Field(2, ge=1, le=32)
-    batch_size: int = Field(500, ge=1, le=10_000)
-    max_wait_ms: int = Field(50, ge=0, le=60_000)
-    until_drained: bool = False
-    source: HubTarget = HubTarget.LOCAL
-    drain_grace_seconds: float = Field(1.0, ge=0)
 
 
 class PartitionLag(BaseModel):
@@ -117,6 +95,7 @@ class PipelineReport(BaseModel):
     partitions: list[PartitionLag]
     latency_ms: LatencySummary
     runs: list[RunLatency]
+    interrupted_by: str | None = None  # SIGINT or SIGTERM when status is interrupted
 
 
 class PipelineHost:
@@ -128,6 +107,8 @@ class PipelineHost:
         self.consumer_group = request.consumer_group or settings.consumer_group
         # Fail before spawning anything: no app, no database or blob settings, no hub.
         script_path(self.function_dir)
+        if self.function_dir == DEFAULT_FUNCTION_DIR:
+            require_migrated(settings)  # the project's app writes paysim's tables; a test app may not
         app_settings(settings, self.consumer_group)
         self._eventhub_lag: EventHubLag | None = None
         if request.source is HubTarget.EVENTHUB:
@@ -245,7 +226,7 @@ class PipelineHost:
                 return "timed_out"
             progress = self.poll()
 
-    def stop(self, status: HostStatus) -> PipelineReport:
+    def stop(self, status: HostStatus, interrupted_by: str | None = None) -> PipelineReport:
         """Let the workers finish their invocations in flight, collect their counters, report."""
         if self._stop is not None:
             self._stop.set()
@@ -253,7 +234,7 @@ class PipelineHost:
         while len(self._finished) < len(self._processes) and time.monotonic() < deadline:
             self.poll(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
         self._shut_down()
-        return self._report(status)
+        return self._report(status).model_copy(update={"interrupted_by": interrupted_by})
 
     def _receive(self, kind: str, worker: int, payload: Any) -> None:
         if kind == "ready":
@@ -391,23 +372,20 @@ def run_pipeline(
     *,
     on_progress: Callable[[HostProgress], None] | None = None,
 ) -> PipelineReport:
-    """Host the function until Ctrl-C or, with `until_drained`, until the group has caught up."""
-    interrupted = threading.Event()
-    with interrupt_sets(interrupted), PipelineHost(settings, request) as host:
+    """Host the function until SIGINT/SIGTERM or, with `until_drained`, until the group has caught up."""
+    with stop_on_signals(Interruption()) as interrupted, PipelineHost(settings, request) as host:
         status = host.run_until(
             until_drained=request.until_drained, should_stop=interrupted.is_set, on_progress=on_progress
         )
-        return host.stop(status)
+        return host.stop(status, interrupted.signal_name if status == "interrupted" else None)
 
 
 def _consumer_main(plan: ConsumerPlan, messages: Any, stop: Event) -> None:
     """A worker process: export the app settings, load the function, consume until told to stop."""
     import os
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into `stop`
-    logging.basicConfig(
-        level=logging.WARNING, format=f"pipeline worker {plan.worker}: %(levelname)s %(name)s: %(message)s"
-    )
+    leave_stop_signals_to_parent()
+    configure_worker_logging(f"pipeline worker {plan.worker}")
     with reporting_errors(
         messages, plan.worker, "its traceback is above; rerun with --workers 1 to narrow it down"
     ):

@@ -21,7 +21,6 @@ from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.settings import Settings
 
 DEFAULT_FUNCTION_DIR = Path(__file__).resolve().parents[2] / "function"
-DEFAULT_FUNCTION_NAME = "process_payment_events"
 SCRIPT_FILE = "function_app.py"
 EVENT_HUB_TRIGGER = "eventHubTrigger"
 
@@ -223,4 +222,4 @@ def app_settings(settings: Settings, consumer_group: str) -> dict[str, str]:
         return values | {"PAYSIM_BLOB_CONNECTION_STRING": settings.blob_connection_string}
     if settings.blob_account_url is not None:
         return values | {"PAYSIM_BLOB_ACCOUNT_URL": settings.blob_account_url}
-    raise blob_not_configured()
+    raise blob_not_configured(settings)

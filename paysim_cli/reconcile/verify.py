@@ -22,7 +22,9 @@ from pydantic import BaseModel, ValidationError
 
 from paysim_cli.db import connect
 from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.migrations.engine import require_migrated
 from paysim_cli.output import to_jsonable
+from paysim_cli.runs.catalog import record_verification, run_not_found
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.manifest import RunManifest
 from paysim_cli.simulator.simulation import MANIFEST_FILE, run_directory
@@ -64,6 +66,7 @@ class ReconciliationReport(BaseModel):
     last_commit_at: datetime | None
     checks: list[Check]
     differences: list[Difference]
+    failed_item_codes: dict[str, int] = {}  # the run's failed items by error code
 
     def failure(self, report: BaseModel | None = None) -> ReconciliationFailed | None:
         """The error to exit with when the run does not reconcile, carrying `report` (default: this one)."""
@@ -82,14 +85,24 @@ class ReconciliationFailed(PaysimError):
             "reconciliation_failed",
             f"run {reconciliation.run_id} does not reconcile: {shown}"
             + (f"; and {more} more" if more > 0 else ""),
-            "wait until the pipeline has drained (`paysim hub info` shows the lag), then verify again; "
-            "a difference that stays is a pipeline bug",
+            _failure_hint(reconciliation),
             exit_code=ExitCode.VERIFY_FAILED,
         )
         self.report = report
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "report": to_jsonable(self.report)}
+
+
+def _failure_hint(reconciliation: ReconciliationReport) -> str:
+    hint = (
+        "wait until the pipeline has drained (`paysim hub info` shows the lag), then verify again; "
+        "a difference that stays is a pipeline bug"
+    )
+    if not reconciliation.failed_item_codes:
+        return hint
+    codes = ", ".join(f"{code} ({count:,})" for code, count in reconciliation.failed_item_codes.items())
+    return f"its failed items: {codes}; `paysim dlq list --run-id {reconciliation.run_id}` shows them. {hint}"
 
 
 def _describe(difference: Difference) -> str:
@@ -100,20 +113,7 @@ def load_manifest(settings: Settings, run_id: str) -> tuple[Path, RunManifest]:
     """The run's manifest; `run_not_found` (listing recent runs) when the run is not in the state dir."""
     path = run_directory(settings, run_id) / MANIFEST_FILE
     if not path.is_file():
-        runs_dir = settings.state_dir / "runs"
-        recent = (
-            sorted((entry.name for entry in runs_dir.iterdir()), reverse=True)[:3]
-            if runs_dir.is_dir()
-            else []
-        )
-        raise PaysimError(
-            "run_not_found",
-            f"no run {run_id!r}: {path} does not exist",
-            f"recent runs: {', '.join(recent)}"
-            if recent
-            else "`paysim simulate` writes a run and prints its id",
-            exit_code=ExitCode.CONFIG,
-        )
+        raise run_not_found(settings, run_id)
     try:
         return path, RunManifest.model_validate_json(path.read_bytes())
     except ValidationError as error:
@@ -132,14 +132,20 @@ def verify_run(settings: Settings, run_id: str) -> ReconciliationReport:
     path, manifest = load_manifest(settings, run_id)
     try:
         with connect(settings, autocommit=True, application_name="paysim verify") as conn:
+            require_migrated(settings, conn)
             totals = conn.execute(
                 "SELECT processed, duplicates_dropped, first_commit_at, last_commit_at FROM run_totals "
                 "WHERE run_id = %s",
                 (run_id,),
             ).fetchone()
-            (failed,) = conn.execute(
-                "SELECT count(*) FROM failed_items WHERE run_id = %s", (run_id,)
-            ).fetchone() or (0,)
+            failed_codes: dict[str, int] = dict(
+                conn.execute(
+                    "SELECT error_code, count(*) FROM failed_items WHERE run_id = %s GROUP BY error_code "
+                    "ORDER BY count(*) DESC, error_code",
+                    (run_id,),
+                ).fetchall()
+            )
+            failed = sum(failed_codes.values())
             rows = conn.execute(
                 "SELECT window_start, payment_type, currency, merchant_category, channel, status, "
                 "event_count, amount_sum, fraud_count FROM run_metrics_5m WHERE run_id = %s",
@@ -187,6 +193,16 @@ def verify_run(settings: Settings, run_id: str) -> ReconciliationReport:
         )
     )
     differences += window_differences
+    record_verification(
+        settings,
+        run_id,
+        passed=not differences,
+        processed=processed,
+        failed=failed,
+        duplicates_dropped=duplicates,
+        differences=len(differences),
+        failed_item_codes=failed_codes,
+    )
     return ReconciliationReport(
         run_id=run_id,
         manifest=path,
@@ -199,6 +215,7 @@ def verify_run(settings: Settings, run_id: str) -> ReconciliationReport:
         last_commit_at=last_commit,
         checks=checks,
         differences=differences,
+        failed_item_codes=failed_codes,
     )
 
 

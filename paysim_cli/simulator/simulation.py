@@ -2,51 +2,49 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import shutil
-import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from paysim_cli.errors import ExitCode, PaysimError
-from paysim_cli.hub.targets import HubTarget
+from paysim_cli.hub.targets import HubTarget, default_transport
+from paysim_cli.interrupts import Interruption, stop_on_signals
+from paysim_cli.runs.layout import MANIFEST_FILE, PROFILE_FILE, UNDELIVERED_FILE, run_directory
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.capacity import CapacityCheck, check_capacity
-from paysim_cli.simulator.generator import PartitionKeyField
 from paysim_cli.simulator.latency import LatencySummary
-from paysim_cli.simulator.manifest import ManifestCounts, build_manifest, profile_reference, write_manifest
+from paysim_cli.simulator.manifest import (
+    ManifestCounts,
+    RunManifest,
+    build_manifest,
+    profile_reference,
+    write_manifest,
+)
 from paysim_cli.simulator.profile import Profile
 from paysim_cli.simulator.profile_store import find_profile, load_profile
 from paysim_cli.simulator.progress import RunProgress, WorkerProgress, combine
 from paysim_cli.simulator.publishing import join_worker_files, open_target, worker_file
+from paysim_cli.simulator.request import SimulationRequest
 from paysim_cli.simulator.runner import Clock, MonotonicClock, WorkerPlan, WorkerResult, run_worker
 
-UNDELIVERED_FILE = "undelivered.ndjson"
-MANIFEST_FILE = "manifest.json"
+# The run's directory layout is the runs package's; reconcile/verify.py still imports it from here.
+__all__ = [
+    "MANIFEST_FILE",
+    "UNDELIVERED_FILE",
+    "SimulationReport",
+    "SimulationRequest",
+    "run_directory",
+    "run_simulation",
+]
 
-
-class SimulationRequest(BaseModel):
-    """What `paysim simulate` was asked to do."""
-
-    model_config = ConfigDict(frozen=True)
-
-    profile: str = "default"
-    rate: float | None = Field(None, gt=0, le=10_000_000)
-    duration: float | None = Field(None, gt=0)
-    count: int | None = Field(None, ge=1)
-    seed: int | None = Field(None, ge=0, lt=2**63)
-    start_time: datetime | None = None
-    workers: int = Field(1, ge=1, le=64)
-    target: HubTarget = HubTarget.LOCAL
-    output: Path | None = None
-    partition_key_field: PartitionKeyField = "customer.id"
-    watch: bool = False
-    throughput_units: int = Field(1, ge=1, le=1000)
+logger = logging.getLogger(__name__)
 
 
 class InjectedFaults(BaseModel):
@@ -82,10 +80,28 @@ class SimulationReport(BaseModel):
     capacity: CapacityCheck | None
     error: str | None
     warnings: list[str]
+    interrupted_by: str | None = None  # SIGINT or SIGTERM when status is interrupted
 
 
-def run_directory(settings: Settings, run_id: str) -> Path:
-    return settings.state_dir / "runs" / run_id
+@dataclass(frozen=True)
+class _Run:
+    """A planned run: its identity, where its files go, and each worker's share."""
+
+    request: SimulationRequest
+    transport: HubTarget
+    profile_name: str
+    profile_path: Path
+    profile: Profile
+    seed: int
+    start_ms: int
+    run_id: str
+    run_dir: Path
+    plans: list[WorkerPlan]
+    planned_end: float
+
+    @property
+    def target(self) -> str:
+        return "file" if self.request.output is not None else str(self.transport)
 
 
 def run_simulation(
@@ -94,16 +110,43 @@ def run_simulation(
     *,
     on_progress: Callable[[RunProgress], None] | None = None,
     on_capacity: Callable[[CapacityCheck], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
     clock: Clock | None = None,
+    interruption: Interruption | None = None,
 ) -> SimulationReport:
-    """Run a simulation to its end (or Ctrl-C, or a target that refuses), then write its manifest."""
+    """Run a simulation to its end (or SIGINT/SIGTERM, or a target that refuses), then write its
+    manifest. With `interruption`, the caller owns the signal handling (the demo, around its stages)."""
+    warn = on_warning or (lambda message: None)
+    run = _plan(settings, request)
+    warnings = event_time_warnings(datetime.fromtimestamp(run.start_ms / 1000, UTC), run.planned_end)
+    for warning in warnings:
+        warn(warning)
+    capacity = _prepare_target(settings, run)
+    if capacity is not None and on_capacity is not None:
+        on_capacity(capacity)
+    run.run_dir.mkdir(parents=True)
+    shutil.copyfile(run.profile_path, run.run_dir / PROFILE_FILE)
+
+    logger.info("run %s: %d workers publishing to %s", run.run_id, request.workers, run.target)
+    started_at = datetime.now(UTC)
+    owned = stop_on_signals(Interruption()) if interruption is None else nullcontext(interruption)
+    with owned as stopping:
+        results = _execute(settings, run, clock or MonotonicClock(), on_progress, stopping)
+    manifest = _write_manifest(run, results, started_at, datetime.now(UTC))
+    late_warnings = sorted({warning for result in results for warning in result.warnings})
+    for warning in late_warnings:
+        warn(warning)
+    return _report(run, results, manifest, capacity, warnings + late_warnings, stopping)
+
+
+def _plan(settings: Settings, request: SimulationRequest) -> _Run:
     _check_request(request)
     profile_name, profile_path, _ = find_profile(settings, request.profile)
     profile = load_profile(profile_path)
     seed = request.seed if request.seed is not None else _random_seed()
     start = (request.start_time or datetime.now(UTC)).astimezone(UTC)
     start_ms = math.floor(start.timestamp() * 1000)
-    run_id = f"{start:%Y%m%dT%H%M%S}{start_ms % 1000:03d}Z-s{seed}"
+    run_id = request.run_id or f"{start:%Y%m%dT%H%M%S}{start_ms % 1000:03d}Z-s{seed}"
     run_dir = run_directory(settings, run_id)
     plans = [
         WorkerPlan(
@@ -135,57 +178,84 @@ def run_simulation(
         raise PaysimError(
             "run_exists",
             f"run {run_id} already exists in {run_dir.parent}",
-            "a run is named by its start time and seed: change --start-time or --seed",
+            "name this one with --run-id (a run is named by its start time and seed), "
+            "or change --start-time or --seed",
             exit_code=ExitCode.CONFLICT,
         )
-    capacity = None
-    if request.output is None:
-        partitions = _partition_count(settings, request.target)  # fails early on a hub that is not there
-        if request.target is HubTarget.EVENTHUB:
-            capacity = _check_capacity(request, plans[0], profile, planned_end, partitions)
-            if on_capacity is not None:
-                on_capacity(capacity)
-    run_dir.mkdir(parents=True)
-    shutil.copyfile(profile_path, run_dir / "profile.yaml")
+    transport = request.transport or default_transport(settings)
+    return _Run(
+        request,
+        transport,
+        profile_name,
+        profile_path,
+        profile,
+        seed,
+        start_ms,
+        run_id,
+        run_dir,
+        plans,
+        planned_end,
+    )
 
-    started_at = datetime.now(UTC)
-    results = _run(settings, request, plans, clock or MonotonicClock(), on_progress)
-    finished_at = datetime.now(UTC)
 
+def _prepare_target(settings: Settings, run: _Run) -> CapacityCheck | None:
+    """Fail early on a hub that is not there; for Event Hubs, check the planned peak fits it."""
+    if run.request.output is not None:
+        return None
+    partitions = _partition_count(settings, run.transport)
+    if run.transport is not HubTarget.EVENTHUB:
+        return None
+    return _check_capacity(run.request, run.plans[0], run.profile, run.planned_end, partitions)
+
+
+def _write_manifest(
+    run: _Run, results: list[WorkerResult], started_at: datetime, finished_at: datetime
+) -> RunManifest:
+    """What the workers delivered, added up: written however the run ended, so it can be reconciled."""
     counts = ManifestCounts()
     for result in results:
         counts.merge(result.counts)
-    undelivered = run_dir / UNDELIVERED_FILE
-    join_worker_files(undelivered, request.workers)
-    if request.output is not None:
-        join_worker_files(request.output, request.workers)
-    target = "file" if request.output is not None else str(request.target)
+    undelivered = run.run_dir / UNDELIVERED_FILE
+    join_worker_files(undelivered, run.request.workers)
+    if run.request.output is not None:
+        join_worker_files(run.request.output, run.request.workers)
     manifest = build_manifest(
         counts,
-        run_id=run_id,
-        profile=profile_reference(profile_name, profile_path),
-        seed=seed,
-        workers=request.workers,
-        target=target,
-        partition_key_field=request.partition_key_field,
-        event_time_origin=datetime.fromtimestamp(start_ms / 1000, UTC),
+        run_id=run.run_id,
+        profile=profile_reference(run.profile_name, run.profile_path),
+        seed=run.seed,
+        workers=run.request.workers,
+        target=run.target,
+        partition_key_field=run.request.partition_key_field,
+        event_time_origin=datetime.fromtimestamp(run.start_ms / 1000, UTC),
         started_at=started_at,
         finished_at=finished_at,
         undelivered_file=undelivered if undelivered.exists() else None,
-        output_file=request.output,
+        output_file=run.request.output,
     )
-    manifest_path = run_dir / MANIFEST_FILE
-    write_manifest(manifest, manifest_path)
+    write_manifest(manifest, run.run_dir / MANIFEST_FILE)
+    logger.info("run %s: manifest written to %s", run.run_id, run.run_dir / MANIFEST_FILE)
+    return manifest
 
+
+def _report(
+    run: _Run,
+    results: list[WorkerResult],
+    manifest: RunManifest,
+    capacity: CapacityCheck | None,
+    warnings: list[str],
+    interruption: Interruption,
+) -> SimulationReport:
     progress, latency = combine([result.progress for result in results])
     elapsed = progress.elapsed
+    status = _overall_status(results)
     return SimulationReport(
-        run_id=run_id,
-        profile=profile_name,
-        seed=seed,
-        target=target,
-        workers=request.workers,
-        status=_overall_status(results),
+        run_id=run.run_id,
+        profile=run.profile_name,
+        seed=run.seed,
+        target=run.target,
+        workers=run.request.workers,
+        status=status,
         planned=sum(result.planned for result in results),
         sent=progress.sent,
         failed=progress.failed,
@@ -201,13 +271,14 @@ def run_simulation(
             duplicates=manifest.totals.duplicates,
             out_of_order=manifest.totals.out_of_order,
         ),
-        manifest=manifest_path,
+        manifest=run.run_dir / MANIFEST_FILE,
         undelivered=manifest.undelivered_file,
-        output=request.output,
+        output=run.request.output,
         reloads=max(result.reloads for result in results),
         capacity=capacity,
         error=next((result.error for result in results if result.error), None),
-        warnings=sorted({warning for result in results for warning in result.warnings}),
+        warnings=warnings,
+        interrupted_by=interruption.signal_name if status == "interrupted" else None,
     )
 
 
@@ -219,13 +290,32 @@ def _check_request(request: SimulationRequest) -> None:
             "give one of them",
             exit_code=ExitCode.USAGE,
         )
-    if request.output is not None and request.target is not HubTarget.LOCAL:
+    if request.output is not None and request.transport not in (None, HubTarget.LOCAL):
         raise PaysimError(
             "conflicting_options",
-            "--output writes events to a file instead of publishing them to --target",
-            "drop --target, or drop --output",
+            "--output writes events to a file instead of publishing them through --transport",
+            "drop --transport, or drop --output",
             exit_code=ExitCode.USAGE,
         )
+
+
+def event_time_warnings(start: datetime, planned_seconds: float, now: datetime | None = None) -> list[str]:
+    """A warning when the run's event times fall outside what the pipeline accepts by default: such
+    events end as `event_time_out_of_range` failed items, not metrics."""
+    from paysim_pipeline.config import PipelineConfig
+
+    now = now or datetime.now(UTC)
+    # The dataclass's defaults, which the Function app's settings can change (PAYSIM_MAX_EVENT_*).
+    oldest = now - timedelta(seconds=PipelineConfig.max_event_age_seconds)
+    newest = now + timedelta(seconds=PipelineConfig.max_event_skew_seconds)
+    end = start + timedelta(seconds=planned_seconds)
+    if oldest <= start and end <= newest:
+        return []
+    return [
+        f"event times {start:%Y-%m-%dT%H:%M:%SZ} to {end:%Y-%m-%dT%H:%M:%SZ} fall outside what the pipeline "
+        f"accepts by default ({oldest:%Y-%m-%dT%H:%M:%SZ} to {newest:%Y-%m-%dT%H:%M:%SZ}): those events "
+        "will be failed items (event_time_out_of_range); choose a --start-time within the last 7 days"
+    ]
 
 
 def _random_seed() -> int:
@@ -263,64 +353,42 @@ def _check_capacity(
     )
 
 
-def _run(
+def _execute(
     settings: Settings,
-    request: SimulationRequest,
-    plans: list[WorkerPlan],
+    run: _Run,
     clock: Clock,
     on_progress: Callable[[RunProgress], None] | None,
+    interruption: Interruption,
 ) -> list[WorkerResult]:
-    interrupted = threading.Event()
-
     def report(progresses: list[WorkerProgress]) -> None:
         if on_progress is not None:
             on_progress(combine(progresses)[0])
 
-    with interrupt_sets(interrupted):
-        if len(plans) > 1:
-            from paysim_cli.simulator.workers import run_in_processes
+    if len(run.plans) > 1:
+        from paysim_cli.simulator.workers import run_in_processes
 
-            return run_in_processes(
-                settings,
-                plans,
-                target=request.target,
-                output=request.output,
-                should_stop=interrupted.is_set,
-                on_progress=report,
-            )
-        publisher = open_target(settings, request.target, request.output)
-        try:
-            return [
-                run_worker(
-                    plans[0],
-                    publisher,
-                    clock=clock,
-                    started=clock.now(),
-                    should_stop=interrupted.is_set,
-                    on_progress=lambda progress: report([progress]),
-                )
-            ]
-        finally:
-            publisher.close()
-
-
-@contextmanager
-def interrupt_sets(flag: threading.Event) -> Iterator[None]:
-    """Ctrl-C sets `flag`: the run stops, flushes and reports. A second Ctrl-C interrupts at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handle(signum: int, frame: object) -> None:
-        if flag.is_set():
-            raise KeyboardInterrupt
-        flag.set()
-
-    previous = signal.signal(signal.SIGINT, handle)
+        return run_in_processes(
+            settings,
+            run.plans,
+            target=run.transport,
+            output=run.request.output,
+            should_stop=interruption.is_set,
+            on_progress=report,
+        )
+    publisher = open_target(settings, run.transport, run.request.output)
     try:
-        yield
+        return [
+            run_worker(
+                run.plans[0],
+                publisher,
+                clock=clock,
+                started=clock.now(),
+                should_stop=interruption.is_set,
+                on_progress=lambda progress: report([progress]),
+            )
+        ]
     finally:
-        signal.signal(signal.SIGINT, previous)
+        publisher.close()
 
 
 def _overall_status(results: list[WorkerResult]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import queue
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.hub.targets import HubTarget
+from paysim_cli.interrupts import leave_stop_signals_to_parent
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.progress import WorkerProgress
 from paysim_cli.simulator.publishing import open_target, worker_file
@@ -86,7 +86,7 @@ def run_in_processes(
         for process in processes:
             process.join(JOIN_TIMEOUT_SECONDS)
             if process.is_alive():
-                process.terminate()
+                process.kill()  # it ignores SIGTERM (see leave_stop_signals_to_parent)
     if errors:
         raise errors[min(errors)]
     return [results[worker] for worker in sorted(results)]
@@ -116,7 +116,7 @@ def _worker_main(
     start_at: Synchronized[float],
 ) -> None:
     """A worker process: open its own publisher, wait for the common start, run, post its result."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into `stop`
+    leave_stop_signals_to_parent()
     with reporting_errors(
         messages,
         plan.worker,

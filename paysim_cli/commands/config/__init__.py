@@ -1,8 +1,7 @@
 """`paysim config`: inspect the resolved settings."""
 
-import typer
-
 from paysim_cli.commands.config import show
+from paysim_cli.commands.help import group, verb
 
-app = typer.Typer(help="Inspect the resolved settings.", no_args_is_help=True)
-app.command("show")(show.show)
+app = group("Inspect the resolved settings.")
+verb(app, "show", show.show, *show.EXAMPLES)

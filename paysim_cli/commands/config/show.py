@@ -32,6 +32,12 @@ def describe_settings(settings: Settings) -> list[dict[str, object]]:
     return rows
 
 
+EXAMPLES = (
+    "paysim config show",
+    "paysim --env dev config show --json",
+)
+
+
 def show(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Print the resolved settings (secrets masked) and where each value came from."""
     state = app_context(ctx, json_output)

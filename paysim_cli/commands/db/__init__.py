@@ -1,15 +1,11 @@
 """`paysim db`: schema migrations for the pipeline's PostgreSQL."""
 
-import typer
-
 from paysim_cli.commands.db import migrate, new, rollback, status, verify
+from paysim_cli.commands.help import group, verb
 
-app = typer.Typer(
-    help="Migrate the pipeline's PostgreSQL schema: status, migrate, rollback, verify, new.",
-    no_args_is_help=True,
-)
-app.command("status")(status.status)
-app.command("migrate")(migrate.migrate)
-app.command("rollback")(rollback.rollback)
-app.command("verify")(verify.verify)
-app.command("new")(new.new)
+app = group("Migrate the pipeline's PostgreSQL schema: status, migrate, rollback, verify, new.")
+verb(app, "status", status.status, *status.EXAMPLES)
+verb(app, "migrate", migrate.migrate, *migrate.EXAMPLES)
+verb(app, "rollback", rollback.rollback, *rollback.EXAMPLES)
+verb(app, "verify", verify.verify, *verify.EXAMPLES)
+verb(app, "new", new.new, *new.EXAMPLES)

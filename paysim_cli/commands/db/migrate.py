@@ -10,6 +10,12 @@ from paysim_cli.commands.options import DatabaseUrlOption, JsonOption
 from paysim_cli.context import app_context
 from paysim_cli.migrations import DEFAULT_LOCK_TIMEOUT_SECONDS
 
+EXAMPLES = (
+    "paysim db migrate",
+    "paysim db migrate --to 3 --dry-run",
+    "paysim --env dev db migrate --json",
+)
+
 
 def migrate(
     ctx: typer.Context,

@@ -11,6 +11,11 @@ from paysim_cli.commands.db.render import new_renderer
 from paysim_cli.commands.options import JsonOption
 from paysim_cli.context import app_context
 
+EXAMPLES = (
+    "paysim db new add_merchant_index",
+    "paysim db new backfill_channels --sql-dir migrations/",
+)
+
 
 def new(
     ctx: typer.Context,

@@ -9,6 +9,11 @@ from paysim_cli.commands.db.render import status_renderer
 from paysim_cli.commands.options import DatabaseUrlOption, JsonOption
 from paysim_cli.context import app_context
 
+EXAMPLES = (
+    "paysim db status",
+    "paysim db status --database-url postgresql://paysim@db.example.com/paysim --json",
+)
+
 
 def status(
     ctx: typer.Context,

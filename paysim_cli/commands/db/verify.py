@@ -9,6 +9,11 @@ from paysim_cli.commands.db.render import verify_renderer
 from paysim_cli.commands.options import DatabaseUrlOption, JsonOption
 from paysim_cli.context import app_context
 
+EXAMPLES = (
+    "paysim db verify",
+    "paysim --env dev db verify --json",
+)
+
 
 def verify(
     ctx: typer.Context,

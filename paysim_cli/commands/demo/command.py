@@ -2,57 +2,70 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
-from paysim_cli.commands.options import JsonOption
-from paysim_cli.commands.pipeline.run import WorkersOption
-from paysim_cli.commands.verify.render import print_verdict
+from paysim_cli.commands.interrupted import finish_interruptible
+from paysim_cli.commands.options import (
+    DrainTimeoutOption,
+    DurationOption,
+    JsonOption,
+    ProfileOption,
+    RateOption,
+    SeedOption,
+    TransportOption,
+    WorkersOption,
+    validated,
+)
 from paysim_cli.context import app_context
+from paysim_cli.demo.request import DemoRequest
 from paysim_cli.hub.targets import HubTarget
+from paysim_cli.output import duration_ms, latencies
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from paysim_cli.demo.run import DemoReport
 
+EXAMPLES = (
+    "paysim demo",
+    "paysim demo --rate 10000 --duration 30 --json",
+    "paysim demo --profile chaos --seed 7",
+    "paysim demo --transport eventhub --rate 1000 --duration 10",
+)
+
 
 def demo(
     ctx: typer.Context,
-    rate: Annotated[float, typer.Option(help="Events/s the simulation sends.", min=0.001)] = 5000,
-    duration: Annotated[float, typer.Option(help="Seconds the simulation runs.", min=0.001)] = 30,
-    profile: Annotated[
-        str, typer.Option("--profile", "-p", help="Load profile: mix and faults (`paysim profiles list`).")
-    ] = "default",
-    seed: Annotated[
-        int | None, typer.Option(help="Seed of the event stream. [default: random]", min=0)
-    ] = None,
+    rate: RateOption = 5000,
+    duration: DurationOption = 30,
+    profile: ProfileOption = "default",
+    seed: SeedOption = None,
     workers: WorkersOption = 2,
-    transport: Annotated[
-        HubTarget,
-        typer.Option(
-            help="local: the simulator writes to and the pipeline reads from the local log; eventhub: both "
-            "go through the Event Hubs SDK and the local AMQP endpoint, checkpoints in Azurite."
-        ),
-    ] = HubTarget.LOCAL,
-    drain_timeout: Annotated[
-        float, typer.Option(help="Longest wait for the pipeline to catch up after the simulation.", min=1)
-    ] = 120,
+    transport: TransportOption = None,
+    drain_timeout: DrainTimeoutOption = 120,
     json_output: JsonOption = False,
 ) -> None:
-    """Start the local stack, run the pipeline under simulated load, reconcile: exit 7 if it does not."""
+    """Start the local stack, run the pipeline under simulated load, reconcile: exit 7 if it does not.
+
+    With --transport eventhub both sides go through the Event Hubs SDK and the local AMQP endpoint,
+    checkpoints in Azurite. SIGINT or SIGTERM stops sending, lets the pipeline catch up for a few
+    seconds, prints the report and exits 130 or 143.
+    """
     from paysim_cli.commands.demo.live import DemoView
-    from paysim_cli.demo.run import DemoRequest, run_demo
+    from paysim_cli.demo.run import run_demo
 
     state = app_context(ctx, json_output)
-    request = DemoRequest(
+    request = validated(
+        ctx,
+        DemoRequest,
         rate=rate,
         duration=duration,
         profile=profile,
         seed=seed,
         workers=workers,
-        transport=transport,
+        transport=transport or HubTarget.LOCAL,  # the demo runs on the local stack, whatever --env says
         drain_timeout=drain_timeout,
     )
     with DemoView(state.output) as view:
@@ -63,26 +76,29 @@ def demo(
             on_simulate=None if state.output.json_mode else view.simulate,
             on_pipeline=None if state.output.json_mode else view.pipeline,
         )
-    print_verdict(
+    finish_interruptible(
         state.output,
         report,
         lambda console: render_demo(console, report),
-        report.reconciliation.failure(report),
+        report.interrupted_by,
+        hint=f"once the pipeline has drained, `paysim verify {report.run_id}` reconciles what was sent",
+        failure=report.reconciliation.failure(report),
     )
 
 
 def render_demo(console: Console, report: DemoReport) -> None:
     from rich.table import Table
 
-    from paysim_cli.commands.metrics.show import render_metrics
+    from paysim_cli.commands.metrics.render import render_metrics
     from paysim_cli.commands.verify.render import render_reconciliation
 
+    verdict = f", interrupted by {report.interrupted_by}" if report.interrupted_by else ""
     table = Table(
-        title=f"paysim demo: run {report.run_id} ({report.profile}, seed {report.seed}, {report.transport})"
+        title=f"paysim demo: run {report.run_id} ({report.profile}, seed {report.seed}, "
+        f"{report.transport}{verdict})"
     )
     table.add_column("measure")
     table.add_column("value", justify="right")
-    latency = report.latency_ms
     for name, value in (
         ("rate: target / achieved", f"{report.target_rate:,.0f} / {report.achieved_rate:,.0f} events/s"),
         ("sent", f"{report.sent:,}"),
@@ -92,9 +108,9 @@ def render_demo(console: Console, report: DemoReport) -> None:
         ("pipeline throughput", f"{report.throughput:,.0f} events/s"),
         (
             "max lag / drained after",
-            f"{report.max_lag:,} / {report.drain_seconds:,.1f} s ({report.pipeline})",
+            f"{report.max_lag:,} / {duration_ms(report.drain_seconds * 1000)} ({report.pipeline})",
         ),
-        ("end-to-end p50 / p95 / p99", f"{latency.p50:,.1f} / {latency.p95:,.1f} / {latency.p99:,.1f} ms"),
+        ("end-to-end p50 / p95 / p99", latencies(report.latency_ms)),
     ):
         table.add_row(name, value)
     console.print(table)

@@ -13,9 +13,10 @@ from paysim_cli.commands.function.options import (
     RemoteBuildOption,
     function_context,
 )
-from paysim_cli.commands.options import JsonOption, YesOption
+from paysim_cli.commands.options import JsonOption, YesOption, option_help, validated
 from paysim_cli.context import AppContext
-from paysim_cli.deploy.gate import GateRequest
+from paysim_cli.deploy.request import DeployRequest, GateRequest
+from paysim_cli.errors import ExitCode, PaysimError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,17 +30,37 @@ GateSecondsOption = Annotated[
     float,
     typer.Option(
         "--gate-seconds",
-        help="How long the pipeline must stay healthy on the new release.",
-        min=0,
-        max=3600,
+        help=option_help(
+            "How long the pipeline must stay healthy on the new release", GateRequest, "seconds"
+        ),
     ),
 ]
 GateTimeoutOption = Annotated[
     float,
     typer.Option(
-        "--gate-timeout", help="How long the host may take to run the new release.", min=1, max=3600
+        "--gate-timeout",
+        help=option_help(
+            "How long the host may take to run the new release", GateRequest, "start_timeout_seconds"
+        ),
     ),
 ]
+DeployTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--deploy-timeout",
+        help=option_help(
+            "How long an Azure deployment (a remote build) may take", DeployRequest, "deploy_timeout_seconds"
+        ),
+    ),
+]
+
+
+EXAMPLES = (
+    "paysim function deploy --env local",
+    "paysim function deploy --env dev --package dist/paysim-function-4f1c2a9b0d3e-12a93e62.zip --yes",
+    "paysim function deploy --env staging --gate-seconds 120 --yes --json",
+    "paysim function deploy --env local --no-gate",
+)
 
 
 def deploy(
@@ -56,14 +77,9 @@ def deploy(
     gate: Annotated[
         bool, typer.Option("--gate/--no-gate", help="Watch the pipeline after the deploy.")
     ] = True,
-    gate_seconds: GateSecondsOption = GateRequest().seconds,
-    gate_timeout: GateTimeoutOption = GateRequest().start_timeout_seconds,
-    deploy_timeout: Annotated[
-        float,
-        typer.Option(
-            "--deploy-timeout", help="How long an Azure deployment (a remote build) may take.", min=1
-        ),
-    ] = 900.0,
+    seconds: GateSecondsOption = GateRequest().seconds,
+    start_timeout_seconds: GateTimeoutOption = GateRequest().start_timeout_seconds,
+    deploy_timeout_seconds: DeployTimeoutOption = DeployRequest().deploy_timeout_seconds,
     yes: YesOption = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -73,17 +89,21 @@ def deploy(
         render_failed_block,
         render_rollback_block,
     )
-    from paysim_cli.deploy.service import DeployFailed, DeployRequest, RolledBack
+    from paysim_cli.deploy.service import DeployFailed, RolledBack
     from paysim_cli.deploy.service import deploy as deploy_release
 
     state, settings = function_context(ctx, json_output, env)
-    request = DeployRequest(
+    request = validated(
+        ctx,
+        DeployRequest,
         package=package,
         function_dir=function_dir,
         remote_build=remote_build,
         gate=gate,
-        gate_request=GateRequest(seconds=gate_seconds, start_timeout_seconds=gate_timeout),
-        deploy_timeout_seconds=deploy_timeout,
+        gate_request=validated(
+            ctx, GateRequest, seconds=seconds, start_timeout_seconds=start_timeout_seconds
+        ),
+        deploy_timeout_seconds=deploy_timeout_seconds,
     )
     try:
         report = deploy_release(
@@ -91,11 +111,11 @@ def deploy(
         )
     except RolledBack as rolled_back:
         if not state.output.json_mode:
-            render_rollback_block(state.output.err_console, rolled_back.report)
+            render_rollback_block(state.output.err_console, rolled_back.deploy_report)
         raise
     except DeployFailed as failed:
         if not state.output.json_mode:
-            render_failed_block(state.output.err_console, failed.report, failed.message)
+            render_failed_block(state.output.err_console, failed.deploy_report, failed.message)
         raise
 
     def render(console: Console) -> None:
@@ -121,9 +141,15 @@ def confirmation(state: AppContext, settings: Settings, yes: bool) -> Confirm:
             render_diff(console, diff)
         if yes or settings.is_local:
             return
-        from paysim_cli.commands.infra.ui import confirm_or_abort
+        from paysim_cli.commands.confirm import confirmed
 
         what = f"release {manifest.version}" if manifest is not None else "these settings"
-        confirm_or_abort(f"Deploy {what} to {settings.env}?")
+        if not confirmed(state.output, f"Deploy {what} to {settings.env}?", yes=False):
+            raise PaysimError(
+                "confirmation_required",
+                f"deploying {what} to {settings.env} needs a confirmation, and no terminal can answer",
+                "pass --yes where nobody can answer (CI); nothing was changed",
+                exit_code=ExitCode.ABORTED,
+            )
 
     return confirm

@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+EXAMPLES = (
+    "paysim function package",
+    "paysim function package --remote-build --output /tmp/release --json",
+)
+
+
 def package(
     ctx: typer.Context,
     output: Annotated[

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+EXAMPLES = ("paysim function releases", "paysim function releases --env dev --json")
+
+
 def releases(ctx: typer.Context, env: EnvOption = None, json_output: JsonOption = False) -> None:
     """Version, commit, deployed at, by whom, outcome, and the active marker."""
     from paysim_cli.deploy.overview import list_releases

@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+EXAMPLES = (
+    "paysim function rollback --env local",
+    "paysim function rollback --env dev --to 4f1c2a9b0d3e-12a93e62 --yes",
+)
+
+
 def rollback(
     ctx: typer.Context,
     to: Annotated[

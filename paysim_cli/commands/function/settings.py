@@ -8,15 +8,20 @@ import typer
 
 from paysim_cli.commands.function.deploy import confirmation
 from paysim_cli.commands.function.options import EnvOption, FunctionDirOption, function_context
+from paysim_cli.commands.help import group, verb
 from paysim_cli.commands.options import JsonOption, YesOption
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-app = typer.Typer(help="The release settings (settings/ENV.json) against the app's.", no_args_is_help=True)
+app = group("The release settings (settings/ENV.json) against the app's: diff, apply.")
+DIFF_EXAMPLES = ("paysim function settings diff", "paysim function settings diff --env dev --json")
+APPLY_EXAMPLES = (
+    "paysim function settings apply --env local",
+    "paysim function settings apply --env dev --yes",
+)
 
 
-@app.command("diff")
 def diff(
     ctx: typer.Context,
     env: EnvOption = None,
@@ -36,7 +41,6 @@ def diff(
     state.output.result(report, render)
 
 
-@app.command("apply")
 def apply(
     ctx: typer.Context,
     env: EnvOption = None,
@@ -58,3 +62,7 @@ def apply(
         render_diff(console, report)
 
     state.output.result(report, render)
+
+
+verb(app, "diff", diff, *DIFF_EXAMPLES)
+verb(app, "apply", apply, *APPLY_EXAMPLES)

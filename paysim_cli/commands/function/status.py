@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+EXAMPLES = ("paysim function status", "paysim function status --env dev --json")
+
+
 def status(
     ctx: typer.Context,
     env: EnvOption = None,

@@ -1,5 +1,5 @@
 """`paysim health`: the whole pipeline's health, for people, CI steps and deploy gates."""
 
-from paysim_cli.commands.health.command import health
+from paysim_cli.commands.health.command import EXAMPLES, health
 
-__all__ = ["health"]
+__all__ = ["EXAMPLES", "health"]

@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 DEFAULT_WATCH_SECONDS = 2.0
+EXAMPLES = (
+    "paysim health",
+    "paysim health --check database --check migrations --json",
+    "paysim --env dev health --wait-healthy --timeout 600",
+    "paysim health --watch 5",
+)
 
 CheckOption = Annotated[
     list[CheckName] | None,
@@ -92,15 +98,11 @@ def _finish(state: AppContext, report: HealthReport, *, waited: float | None) ->
     from paysim_cli.commands.health.render import print_report, publish_to_ci
 
     publish_to_ci(state.output, report)
-    failure = report.failure(waited)
-    if failure is None or not state.output.json_mode:
 
-        def render(console: Console) -> None:
-            print_report(console, report)
+    def render(console: Console) -> None:
+        print_report(console, report)
 
-        state.output.result(report, render)
-    if failure is not None:
-        raise failure
+    state.output.outcome(report, render, report.failure(waited))
 
 
 def _watch(state: AppContext, request: HealthRequest, interval: float) -> None:

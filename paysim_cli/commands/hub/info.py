@@ -6,25 +6,38 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from paysim_cli.commands.hub.options import ConsumerGroupOption, TargetOption
-from paysim_cli.commands.options import JsonOption
+from paysim_cli.commands.options import (
+    ConsumerGroupOption,
+    JsonOption,
+    LegacyTargetOption,
+    TransportOption,
+    transport_for,
+)
 from paysim_cli.context import app_context
 from paysim_cli.hub.operations import describe_hub
-from paysim_cli.hub.targets import HubTarget
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
+EXAMPLES = (
+    "paysim hub info",
+    "paysim hub info --consumer-group pipeline --json",
+    "paysim --env dev hub info",
+)
+
+
 def info(
     ctx: typer.Context,
-    target: TargetOption = HubTarget.LOCAL,
+    transport: TransportOption = None,
     consumer_group: ConsumerGroupOption = None,
+    target: LegacyTargetOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Show each partition's sequence range, last enqueued event, and the consumer group's lag."""
     state = app_context(ctx, json_output)
-    report = describe_hub(state.settings, target, consumer_group)
+    chosen = transport_for(state.settings, state.output, transport, {"--target": target})
+    report = describe_hub(state.settings, chosen, consumer_group)
 
     def render(console: Console) -> None:
         from rich.table import Table

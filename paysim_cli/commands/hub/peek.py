@@ -6,23 +6,37 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from paysim_cli.commands.hub.options import ConsumerGroupOption, TargetOption
-from paysim_cli.commands.options import JsonOption
+from paysim_cli.commands.hub.partition import LegacyPartitionsOption
+from paysim_cli.commands.options import (
+    ConsumerGroupOption,
+    JsonOption,
+    LegacyTargetOption,
+    TransportOption,
+    deprecated_alias,
+    transport_for,
+)
 from paysim_cli.context import app_context
 from paysim_cli.hub.operations import peek_events
-from paysim_cli.hub.targets import HubTarget
 from paysim_cli.hub.transport import EventPosition
+from paysim_cli.output import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
+EXAMPLES = (
+    "paysim hub peek --max 5",
+    "paysim hub peek --partition 0 --from seq:100 --max 20",
+    "paysim hub peek --from time:2025-11-28T00:00:00Z --json",
+)
+
+
 def peek(
     ctx: typer.Context,
-    target: TargetOption = HubTarget.LOCAL,
+    transport: TransportOption = None,
     partition: Annotated[
         list[str] | None,
-        typer.Option("--partition", "-p", help="Partition id to read; repeat for several. [default: all]"),
+        typer.Option("--partition", help="Partition id to read; repeat for several.", show_default="all"),
     ] = None,
     start: Annotated[
         str, typer.Option("--from", help="Where to start: start, end, seq:N or time:ISO-8601 (UTC if naive).")
@@ -35,15 +49,19 @@ def peek(
         typer.Option("--wait", min=0.0, help="Seconds to wait for events when a partition has none left."),
     ] = 1.0,
     consumer_group: ConsumerGroupOption = None,
+    legacy_partition: LegacyPartitionsOption = None,
+    target: LegacyTargetOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Print events from each partition (or those given), oldest first; no checkpoint is read or moved."""
     state = app_context(ctx, json_output)
+    if legacy_partition:
+        deprecated_alias(state.output, "-p", "--partition")
     report = peek_events(
         state.settings,
-        target,
+        transport_for(state.settings, state.output, transport, {"--target": target}),
         position=EventPosition.parse(start),
-        partition_ids=partition,
+        partition_ids=[*(partition or []), *(legacy_partition or [])] or None,
         max_events=max_events,
         wait_seconds=wait,
         consumer_group=consumer_group,
@@ -54,6 +72,8 @@ def peek(
             where = f"{event.partition_id}/{event.sequence_number} @{event.enqueued_time.isoformat()}"
             key = f" key={event.partition_key}" if event.partition_key is not None else ""
             console.print(f"{where}{key}  {event.body}", markup=False)
-        console.print(f"{len(report.events)} events from {report.hub}, from {report.position}", markup=False)
+        console.print(
+            f"{plural(len(report.events), 'event')} from {report.hub}, from {report.position}", markup=False
+        )
 
     state.output.result(report, render)

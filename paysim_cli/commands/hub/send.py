@@ -7,14 +7,27 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from paysim_cli.commands.hub.options import TargetOption
-from paysim_cli.commands.options import JsonOption
+from paysim_cli.commands.hub.partition import LegacyPartitionOption, PartitionOption
+from paysim_cli.commands.options import (
+    JsonOption,
+    LegacyTargetOption,
+    TransportOption,
+    deprecated_alias,
+    transport_for,
+)
 from paysim_cli.context import app_context
 from paysim_cli.hub.operations import send_file
-from paysim_cli.hub.targets import HubTarget
+from paysim_cli.output import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+
+EXAMPLES = (
+    "paysim hub send --file events.ndjson",
+    "paysim hub send --file - --partition-key merchant-42 --json",
+    "paysim hub send --file events.ndjson --partition 0",
+)
 
 
 def send(
@@ -23,17 +36,16 @@ def send(
         Path,
         typer.Option("--file", "-f", help="File whose lines are the event bodies; - reads standard input."),
     ],
-    target: TargetOption = HubTarget.LOCAL,
+    transport: TransportOption = None,
     partition_key: Annotated[
         str | None,
         typer.Option(
             "--partition-key", "-k", help="Route every event by this key's hash.", show_default=False
         ),
     ] = None,
-    partition: Annotated[
-        str | None,
-        typer.Option("--partition", "-p", help="Send every event to this partition id.", show_default=False),
-    ] = None,
+    partition: PartitionOption = None,
+    legacy_partition: LegacyPartitionOption = None,
+    target: LegacyTargetOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Publish each line of a file as one event body, byte for byte (without its newline).
@@ -41,13 +53,21 @@ def send(
     Events go round-robin over the partitions unless --partition-key or --partition says otherwise.
     """
     state = app_context(ctx, json_output)
-    report = send_file(state.settings, target, file, partition_key=partition_key, partition_id=partition)
+    if legacy_partition is not None:
+        deprecated_alias(state.output, "-p", "--partition")
+    report = send_file(
+        state.settings,
+        transport_for(state.settings, state.output, transport, {"--target": target}),
+        file,
+        partition_key=partition_key,
+        partition_id=partition or legacy_partition,
+    )
 
     def render(console: Console) -> None:
         spread = ", ".join(f"{partition_id}: {count}" for partition_id, count in report.by_partition.items())
         console.print(
-            f"sent {report.events} events in {report.batches} batches to {report.target} hub {report.hub}"
-            + (f" (by partition {spread})" if spread else ""),
+            f"sent {plural(report.events, 'event')} in {plural(report.batches, 'batch')} to {report.target} "
+            f"hub {report.hub}" + (f" (by partition {spread})" if spread else ""),
             markup=False,
         )
 

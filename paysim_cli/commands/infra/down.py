@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from paysim_cli import infra
+from paysim_cli.commands.confirm import confirmed
 from paysim_cli.commands.infra.options import EnvOption, RootOption, infra_context
 from paysim_cli.commands.infra.ui import terraform_progress
 from paysim_cli.commands.options import JsonOption, YesOption
@@ -20,6 +21,12 @@ DestroyProductionOption = Annotated[
 ]
 
 
+EXAMPLES = (
+    "paysim infra down --env dev --yes",
+    "paysim infra down --env production --yes --destroy-production",
+)
+
+
 def down(
     ctx: typer.Context,
     env: EnvOption = None,
@@ -30,8 +37,11 @@ def down(
 ) -> None:
     """Destroy every resource of the environment and forget its saved plan and connection profile."""
     state, settings = infra_context(ctx, json_output, env, root)
+    sure = confirmed(state.output, f"Destroy every resource of {settings.env}?", yes=yes)
+    # Refused before terraform starts, so the progress line never shows for a refusal.
+    infra.check_destroy_confirmed(settings, confirmed=sure, production_confirmed=destroy_production)
     with terraform_progress(state.output, f"terraform destroy ({settings.env})"):
-        report = infra.destroy(settings, confirmed=yes, production_confirmed=destroy_production)
+        report = infra.destroy(settings, confirmed=sure, production_confirmed=destroy_production)
 
     def render(console: Console) -> None:
         console.print(f"destroyed {report.env}: {report.destroyed} resources")

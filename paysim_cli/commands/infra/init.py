@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+EXAMPLES = ("paysim infra init --env dev",)
+
+
 def init(
     ctx: typer.Context,
     env: EnvOption = None,

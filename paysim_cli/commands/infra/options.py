@@ -35,5 +35,9 @@ def infra_context(
     ctx: typer.Context, json_output: bool, env: str | None, root: Path | None
 ) -> tuple[AppContext, Settings]:
     """The invocation's context, and its settings with the command-level --env and --root applied."""
+    from paysim_cli.infra.workspace import resolve_workspace
+
     state = app_context(ctx, json_output)
-    return state, state.settings.override(env=env, terraform_root=root)
+    settings = state.settings.override(env=env, terraform_root=root)
+    resolve_workspace(settings)  # a wrong root or environment fails before terraform starts
+    return state, settings

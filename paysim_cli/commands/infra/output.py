@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+EXAMPLES = (
+    "paysim infra output --env dev",
+    "paysim infra output --env dev --json",
+)
+
+
 def output(
     ctx: typer.Context,
     env: EnvOption = None,

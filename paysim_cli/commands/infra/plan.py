@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+EXAMPLES = (
+    "paysim infra plan --env dev",
+    "paysim infra plan --env staging --json",
+)
+
+
 def plan(
     ctx: typer.Context,
     env: EnvOption = None,

@@ -1,4 +1,4 @@
-"""What the `paysim infra` verbs show people: progress while terraform runs, plan tables, confirmations."""
+"""What the `paysim infra` verbs show people: progress while terraform runs, and plan tables."""
 
 from __future__ import annotations
 
@@ -6,9 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import typer
-
-from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.output import Output
 
 if TYPE_CHECKING:
@@ -41,18 +38,3 @@ def render_plan_summary(console: Console, title: str, summary: PlanSummary) -> N
         table.add_row(row.type, str(row.add), str(row.change), str(row.destroy))
     console.print(table)
     console.print(f"Plan: {summary.headline()}." if summary.has_changes else "No changes.")
-
-
-def confirm_or_abort(question: str) -> None:
-    """Ask on stderr (stdout stays clean for --json); anything but yes stops the command."""
-    try:
-        confirmed = typer.confirm(question, default=False, err=True)
-    except typer.Abort:  # no answer: stdin closed, as in CI without --yes
-        confirmed = False
-    if not confirmed:
-        raise PaysimError(
-            "aborted",
-            "not confirmed: nothing was changed",
-            "answer y at the prompt, or pass --yes where nobody can answer (CI)",
-            exit_code=ExitCode.ABORTED,
-        )

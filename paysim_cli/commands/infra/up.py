@@ -7,12 +7,20 @@ from typing import TYPE_CHECKING
 import typer
 
 from paysim_cli import infra
+from paysim_cli.commands.confirm import confirmed
 from paysim_cli.commands.infra.options import EnvOption, RootOption, infra_context
-from paysim_cli.commands.infra.ui import confirm_or_abort, render_plan_summary, terraform_progress
+from paysim_cli.commands.infra.ui import render_plan_summary, terraform_progress
 from paysim_cli.commands.options import JsonOption, YesOption
+from paysim_cli.errors import ExitCode, PaysimError
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+
+EXAMPLES = (
+    "paysim infra up --env dev",
+    "paysim infra up --env dev --yes --json",
+)
 
 
 def up(
@@ -25,10 +33,15 @@ def up(
     """Apply exactly the plan `paysim infra plan` saved; refuses if there is none or it is stale."""
     state, settings = infra_context(ctx, json_output, env, root)
     saved = infra.read_saved_plan(settings)
-    if not yes:
-        if not state.output.json_mode:
-            render_plan_summary(state.output.err_console, f"saved plan ({saved.env})", saved.summary)
-        confirm_or_abort(f"Apply this plan to {saved.env}?")
+    if not yes and state.output.stdin_is_tty and not state.output.json_mode:
+        render_plan_summary(state.output.err_console, f"saved plan ({saved.env})", saved.summary)
+    if not confirmed(state.output, f"Apply this plan to {saved.env}?", yes=yes):
+        raise PaysimError(
+            "confirmation_required",
+            f"`paysim infra up` changes the resources of {saved.env}: {saved.summary.headline()}",
+            "add --yes to apply the saved plan where nobody can answer a prompt (CI)",
+            exit_code=ExitCode.ABORTED,
+        )
     with terraform_progress(state.output, f"terraform apply ({settings.env})"):
         report = infra.apply_saved_plan(settings)
 

@@ -1,13 +1,11 @@
 """`paysim local`: the embedded stack."""
 
-import typer
+from paysim_cli.commands.help import group, verb
+from paysim_cli.commands.local import down, logs, reset, status, up
 
-from paysim_cli.commands.local import down, reset, status, up
-
-app = typer.Typer(
-    help="Run the embedded local stack: PostgreSQL, Azurite, the local event log.", no_args_is_help=True
-)
-app.command("up")(up.up)
-app.command("down")(down.down)
-app.command("status")(status.status)
-app.command("reset")(reset.reset)
+app = group("Run the embedded local stack: PostgreSQL, Azurite, the local event log and its AMQP endpoint.")
+verb(app, "up", up.up, *up.EXAMPLES)
+verb(app, "down", down.down, *down.EXAMPLES)
+verb(app, "status", status.status, *status.EXAMPLES)
+verb(app, "logs", logs.logs, *logs.EXAMPLES)
+verb(app, "reset", reset.reset, *reset.EXAMPLES)

@@ -8,6 +8,8 @@ from paysim_cli.commands.local.render import stack_renderer
 from paysim_cli.commands.options import JsonOption
 from paysim_cli.context import app_context
 
+EXAMPLES = ("paysim local down",)
+
 
 def down(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Stop the local stack cleanly; data is kept."""

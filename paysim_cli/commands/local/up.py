@@ -8,6 +8,11 @@ from paysim_cli.commands.local.render import stack_renderer
 from paysim_cli.commands.options import JsonOption
 from paysim_cli.context import app_context
 
+EXAMPLES = (
+    "paysim local up",
+    "paysim local up --json",
+)
+
 
 def up(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """Start PostgreSQL, Azurite and the local event log (idempotent)."""

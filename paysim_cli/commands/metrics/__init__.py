@@ -1,12 +1,8 @@
 """`paysim metrics`: the pipeline's metrics, read back from PostgreSQL."""
 
-import typer
-
+from paysim_cli.commands.help import group, verb
 from paysim_cli.commands.metrics import cluster, show
 
-app = typer.Typer(
-    help="Read the pipeline's metrics: the latest windows, dynamic metrics, merchant clusters.",
-    no_args_is_help=True,
-)
-app.command("show")(show.show)
-app.command("cluster")(cluster.cluster)
+app = group("Read the pipeline's metrics: the latest windows, dynamic metrics, merchant clusters.")
+verb(app, "show", show.show, *show.EXAMPLES)
+verb(app, "cluster", cluster.cluster, *cluster.EXAMPLES)

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from paysim_cli.commands.options import DatabaseUrlOption, JsonOption
+from paysim_cli.commands.options import DatabaseUrlOption, JsonOption, option_help, validated
 from paysim_cli.context import app_context
+from paysim_cli.metrics.request import ClusterRequest
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,31 +25,49 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+EXAMPLES = (
+    "paysim metrics cluster",
+    "paysim metrics cluster -k 6 --since 2025-11-28T00:00:00Z --until 2025-11-29T00:00:00Z --json",
+)
+
+
 def cluster(
     ctx: typer.Context,
     since: Annotated[
         datetime | None,
         typer.Option(
-            parser=_moment, metavar="RFC3339", help="Events from this time. [default: --until - 1 day]"
+            parser=_moment, metavar="RFC3339", help="Events from this time.", show_default="--until - 1 day"
         ),
     ] = None,
     until: Annotated[
         datetime | None,
-        typer.Option(parser=_moment, metavar="RFC3339", help="Events before this time. [default: now]"),
+        typer.Option(parser=_moment, metavar="RFC3339", help="Events before this time.", show_default="now"),
     ] = None,
-    clusters: Annotated[int, typer.Option("--clusters", "-k", help="Number of clusters.", min=2, max=50)] = 4,
-    seed: Annotated[int, typer.Option(help="Seed of the k-means++ initialisation.", min=0)] = 0,
+    clusters: Annotated[
+        int,
+        typer.Option("--clusters", "-k", help=option_help("Number of clusters", ClusterRequest, "clusters")),
+    ] = 4,
+    seed: Annotated[
+        int, typer.Option(help=option_help("Seed of the k-means++ initialisation", ClusterRequest, "seed"))
+    ] = 0,
     min_events: Annotated[
-        int, typer.Option(help="Leave out merchants with fewer events (their rates are noise).", min=1)
+        int,
+        typer.Option(
+            help=option_help(
+                "Leave out merchants with fewer events (their rates are noise)", ClusterRequest, "min_events"
+            )
+        ),
     ] = 10,
     database_url: DatabaseUrlOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Group merchants by volume, average amount, decline and fraud rate (k-means over the raw events)."""
-    from paysim_cli.metrics.cluster import ClusterRequest, cluster_merchants
+    from paysim_cli.metrics.cluster import cluster_merchants
 
     state = app_context(ctx, json_output)
-    request = ClusterRequest(since=since, until=until, clusters=clusters, seed=seed, min_events=min_events)
+    request = validated(
+        ctx, ClusterRequest, since=since, until=until, clusters=clusters, seed=seed, min_events=min_events
+    )
     report = cluster_merchants(state.settings.override(database_url=database_url), request)
     state.output.result(report, lambda console: render_clusters(console, report))
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from paysim_cli.output import Output
+from paysim_cli.output import Output, latencies
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -21,8 +21,7 @@ def progress_line(progress: HostProgress) -> str:
     return (
         f"{progress.elapsed:7.1f} s  workers {progress.workers_ready}  events {progress.events:,}  "
         f"batches {progress.batches:,}  failed invocations {progress.failed_invocations:,}  "
-        f"lag {progress.lag:,}  "
-        f"end-to-end p50/p95/p99 {latency.p50:.1f}/{latency.p95:.1f}/{latency.p99:.1f} ms"
+        f"lag {progress.lag:,}  end-to-end p50/p95/p99 {latencies(latency)}"
     )
 
 
@@ -46,8 +45,7 @@ def _table(progress: HostProgress) -> Table:
     latency = progress.latency_ms
     table.caption = (
         f"events {progress.events:,}  batches {progress.batches:,}  failed invocations "
-        f"{progress.failed_invocations:,}  lag {progress.lag:,}  "
-        f"end-to-end p50/p95/p99 {latency.p50:,.1f}/{latency.p95:,.1f}/{latency.p99:,.1f} ms"
+        f"{progress.failed_invocations:,}  lag {progress.lag:,}  end-to-end p50/p95/p99 {latencies(latency)}"
     )
     return table
 

@@ -1,5 +1,5 @@
-"""`paysim pipeline run`: host the registered function over the local log or Event Hubs until Ctrl-C or
-drained."""
+"""`paysim pipeline run`: host the registered function over the local log or Event Hubs until drained,
+SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
@@ -8,59 +8,68 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from paysim_cli.commands.hub.options import ConsumerGroupOption
-from paysim_cli.commands.options import JsonOption
+from paysim_cli.commands.interrupted import finish_interruptible
+from paysim_cli.commands.options import (
+    BatchSizeOption,
+    ConsumerGroupOption,
+    DatabaseUrlOption,
+    JsonOption,
+    LegacySourceOption,
+    MaxWaitOption,
+    TransportOption,
+    WorkersOption,
+    transport_for,
+    validated,
+)
 from paysim_cli.context import app_context
-from paysim_cli.hub.targets import HubTarget
+from paysim_cli.output import latencies, plural
+from paysim_cli.pipeline.request import DEFAULT_FUNCTION_NAME, PipelineRequest
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from paysim_cli.pipeline.host import PipelineReport
 
-SourceOption = Annotated[
-    HubTarget,
-    typer.Option(
-        "--source",
-        help="local: the embedded event log; eventhub: Event Hubs through the SDK, checkpoints in Blob "
-        "(with paysim local up, its AMQP endpoint and Azurite).",
-    ),
-]
-WorkersOption = Annotated[
-    int, typer.Option("--workers", "-w", help="Worker processes sharing the partitions.", min=1, max=32)
-]
+EXAMPLES = (
+    "paysim pipeline run --until-drained",
+    "paysim pipeline run --workers 4 --batch-size 1000 --json",
+    "paysim pipeline run --transport eventhub --until-drained",
+)
 
 
 def run(
     ctx: typer.Context,
-    source: SourceOption = HubTarget.LOCAL,
+    transport: TransportOption = None,
     workers: WorkersOption = 2,
-    batch_size: Annotated[int, typer.Option(help="Most events per invocation.", min=1, max=10_000)] = 500,
-    max_wait_ms: Annotated[
-        int,
-        typer.Option(help="How long a worker whose partitions are caught up waits for new events.", min=0),
-    ] = 50,
+    batch_size: BatchSizeOption = 500,
+    max_wait_ms: MaxWaitOption = 50,
     consumer_group: ConsumerGroupOption = None,
     until_drained: Annotated[
         bool, typer.Option(help="Stop once every partition is caught up (and stays so for a second).")
     ] = False,
     function_dir: Annotated[
         Path | None,
-        typer.Option(
-            help="The Function app's directory. [default: the project's function/]", show_default=False
-        ),
+        typer.Option(help="The Function app's directory.", show_default="the project's function/"),
     ] = None,
-    function_name: Annotated[str, typer.Option("--function", help="The Event Hub function to host.")] = (
-        "process_payment_events"
-    ),
+    function_name: Annotated[
+        str, typer.Option("--function", help="The Event Hub function to host.")
+    ] = DEFAULT_FUNCTION_NAME,
+    database_url: DatabaseUrlOption = None,
+    source: LegacySourceOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Feed the hub's events to the Function app's Event Hub function, batch by batch, like its host."""
+    """Feed the hub's events to the Function app's Event Hub function, batch by batch, like its host.
+
+    Without --until-drained it runs until SIGINT or SIGTERM: the workers finish the batches in
+    flight, the report is printed, and the exit status is 130 or 143.
+    """
     from paysim_cli.commands.pipeline.live import host_view
-    from paysim_cli.pipeline.host import PipelineRequest, run_pipeline
+    from paysim_cli.pipeline.host import run_pipeline
 
     state = app_context(ctx, json_output)
-    request = PipelineRequest(
+    request = validated(
+        ctx,
+        PipelineRequest,
         function_dir=function_dir,
         function_name=function_name,
         consumer_group=consumer_group,
@@ -68,13 +77,19 @@ def run(
         batch_size=batch_size,
         max_wait_ms=max_wait_ms,
         until_drained=until_drained,
-        source=source,
+        source=transport_for(state.settings, state.output, transport, {"--source": source}),
     )
     with host_view(state.output) as on_progress:
-        report = run_pipeline(state.settings, request, on_progress=on_progress)
+        report = run_pipeline(
+            state.settings.override(database_url=database_url), request, on_progress=on_progress
+        )
     if report.last_error:
-        state.output.warn(f"{report.failed_invocations} invocations failed; the last: {report.last_error}")
-    state.output.result(report, lambda console: render_report(console, report))
+        state.output.warn(
+            f"{plural(report.failed_invocations, 'invocation')} failed; the last: {report.last_error}"
+        )
+    finish_interruptible(
+        state.output, report, lambda console: render_report(console, report), report.interrupted_by
+    )
 
 
 def render_report(console: Console, report: PipelineReport) -> None:
@@ -85,21 +100,19 @@ def render_report(console: Console, report: PipelineReport) -> None:
     )
     table.add_column("measure")
     table.add_column("value", justify="right")
-    latency = report.latency_ms
     for name, value in (
         ("workers / batch size", f"{report.workers} / {report.batch_size}"),
         ("events / batches", f"{report.events:,} / {report.batches:,}"),
         ("throughput", f"{report.throughput:,.0f} events/s"),
         ("failed invocations (redelivered)", f"{report.failed_invocations:,}"),
         ("lag now / max", f"{report.lag:,} / {report.max_lag:,}"),
-        ("end-to-end p50 / p95 / p99", f"{latency.p50:,.1f} / {latency.p95:,.1f} / {latency.p99:,.1f} ms"),
+        ("end-to-end p50 / p95 / p99", latencies(report.latency_ms)),
         ("elapsed", f"{report.elapsed_seconds:,.1f} s"),
     ):
         table.add_row(name, value)
     console.print(table)
     for run in report.runs:
-        run_latency = run.latency_ms
         console.print(
-            f"run {run.run_id}: {run.events:,} events, end-to-end p50/p95/p99 "
-            f"{run_latency.p50:,.1f}/{run_latency.p95:,.1f}/{run_latency.p99:,.1f} ms"
+            f"run {run.run_id}: {plural(run.events, 'event')}, end-to-end p50/p95/p99 "
+            f"{latencies(run.latency_ms)}"
         )

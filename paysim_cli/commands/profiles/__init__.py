@@ -1,12 +1,10 @@
 """`paysim profiles`: the load profiles `paysim simulate` runs."""
 
-import typer
+from paysim_cli.commands.help import group, verb
+from paysim_cli.commands.profiles import list as list_verb
+from paysim_cli.commands.profiles import show, validate
 
-from paysim_cli.commands.profiles.list import list_profiles
-from paysim_cli.commands.profiles.show import show_profile
-from paysim_cli.commands.profiles.validate import validate_profiles
-
-app = typer.Typer(help="List, show and validate load profiles (profiles/*.yaml).", no_args_is_help=True)
-app.command("list")(list_profiles)
-app.command("show")(show_profile)
-app.command("validate")(validate_profiles)
+app = group("List, show and validate load profiles (profiles/*.yaml).")
+verb(app, "list", list_verb.list_profiles, *list_verb.EXAMPLES)
+verb(app, "show", show.show_profile, *show.EXAMPLES)
+verb(app, "validate", validate.validate_profiles, *validate.EXAMPLES)

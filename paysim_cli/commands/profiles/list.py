@@ -13,6 +13,12 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+EXAMPLES = (
+    "paysim profiles list",
+    "paysim profiles list --json",
+)
+
+
 def list_profiles(ctx: typer.Context, json_output: JsonOption = False) -> None:
     """List the load profiles, whether each is valid, and what it simulates."""
     from paysim_cli.simulator import profile_store

@@ -13,6 +13,12 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+EXAMPLES = (
+    "paysim profiles show black_friday",
+    "paysim profiles show ./my-profile.yaml --json",
+)
+
+
 def show_profile(
     ctx: typer.Context,
     profile: Annotated[

@@ -13,6 +13,12 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+EXAMPLES = (
+    "paysim profiles validate",
+    "paysim profiles validate chaos ./my-profile.yaml",
+)
+
+
 def validate_profiles(
     ctx: typer.Context,
     profiles: Annotated[

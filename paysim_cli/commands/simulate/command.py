@@ -7,11 +7,23 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from paysim_cli.commands.options import JsonOption
+from paysim_cli.commands.interrupted import finish_interruptible
+from paysim_cli.commands.options import (
+    DurationOption,
+    JsonOption,
+    LegacyTargetOption,
+    ProfileOption,
+    RateOption,
+    SeedOption,
+    TransportOption,
+    WorkersOption,
+    chosen_transport,
+    validated,
+)
 from paysim_cli.context import app_context
-from paysim_cli.errors import ExitCode, PaysimError
-from paysim_cli.hub.targets import HubTarget
+from paysim_cli.output import latencies, plural
 from paysim_cli.simulator.generator import PartitionKeyField
+from paysim_cli.simulator.request import SimulationRequest
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -19,33 +31,38 @@ if TYPE_CHECKING:
     from paysim_cli.simulator.capacity import CapacityCheck
     from paysim_cli.simulator.simulation import SimulationReport
 
+EXAMPLES = (
+    "paysim simulate --rate 10000 --duration 20",
+    "paysim simulate --profile black_friday --workers 2 --json",
+    "paysim simulate --profile chaos --count 100000 --seed 7 --run-id chaos-7",
+    "paysim simulate --count 1000 --output events.ndjson",
+)
+
 
 def simulate(
     ctx: typer.Context,
-    profile: Annotated[
-        str, typer.Option("--profile", "-p", help="Profile name (`paysim profiles list`) or .yaml path.")
-    ] = "default",
-    rate: Annotated[
-        float | None,
-        typer.Option(
-            help="Flat rate in events/s, replacing the profile's rate, stages and diurnal curve.", min=0.001
-        ),
+    profile: ProfileOption = "default",
+    rate: RateOption = None,
+    duration: DurationOption = None,
+    count: Annotated[
+        int | None, typer.Option(help="Events to send, instead of a duration.", show_default=False)
     ] = None,
-    duration: Annotated[
-        float | None, typer.Option(help="Seconds to run. [default: the profile's duration]", min=0.001)
-    ] = None,
-    count: Annotated[int | None, typer.Option(help="Events to send, instead of a duration.", min=1)] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Seed: same seed, profile and --start-time give the same bytes.", min=0)
-    ] = None,
+    seed: SeedOption = None,
     start_time: Annotated[
         str | None,
         typer.Option(
-            help="Event time of the first event, RFC 3339 (e.g. 2025-11-28T00:00:00Z). [default: now]"
+            help="Event time of the first event, RFC 3339 (e.g. 2025-11-28T00:00:00Z).", show_default="now"
         ),
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes.", min=1, max=64)] = 1,
-    target: Annotated[HubTarget, typer.Option(help="Where to publish.")] = HubTarget.LOCAL,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Name of the run (letters, digits, . _ -), to rerun the same --seed and --start-time.",
+            show_default="START-TIME-sSEED",
+        ),
+    ] = None,
+    workers: WorkersOption = 1,
+    transport: TransportOption = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write events to this NDJSON file instead of publishing."),
@@ -57,55 +74,55 @@ def simulate(
         bool, typer.Option(help="Reload the profile file when it changes: rate and mix change mid-run.")
     ] = False,
     throughput_units: Annotated[
-        int, typer.Option(help="The event hub's throughput units, for the capacity check.", min=1)
+        int, typer.Option(help="The event hub's throughput units, for the capacity check.")
     ] = 1,
+    target: LegacyTargetOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Send realistic payment events at a precise rate; write the run's manifest for reconciliation."""
-    from pydantic import ValidationError
+    """Send realistic payment events at a precise rate; write the run's manifest for reconciliation.
 
+    --rate and --duration replace the profile's own; SIGINT or SIGTERM stops the run cleanly: the
+    report and manifest cover what was sent, and the exit status is 130 or 143.
+    """
     from paysim_cli.commands.simulate.live import live_view
-    from paysim_cli.simulator.simulation import SimulationRequest, run_simulation
+    from paysim_cli.simulator.simulation import run_simulation
 
     state = app_context(ctx, json_output)
-    output_sink = state.output
-    try:
-        request = SimulationRequest.model_validate(
-            {
-                "profile": profile,
-                "rate": rate,
-                "duration": duration,
-                "count": count,
-                "seed": seed,
-                "start_time": start_time,
-                "workers": workers,
-                "target": target,
-                "output": output,
-                "partition_key_field": partition_key_field,
-                "watch": watch,
-                "throughput_units": throughput_units,
-            }
-        )
-    except ValidationError as error:
-        first = error.errors()[0]
-        raise PaysimError(
-            "invalid_option",
-            f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}",
-            "see `paysim simulate --help`",
-            exit_code=ExitCode.USAGE,
-        ) from error
+    request = validated(
+        ctx,
+        SimulationRequest,
+        profile=profile,
+        rate=rate,
+        duration=duration,
+        count=count,
+        seed=seed,
+        start_time=start_time,
+        run_id=run_id,
+        workers=workers,
+        transport=chosen_transport(state.output, transport, {"--target": target}),
+        output=output,
+        partition_key_field=partition_key_field,
+        watch=watch,
+        throughput_units=throughput_units,
+    )
 
     def warn_capacity(check: CapacityCheck) -> None:
         for warning in check.warnings:
-            output_sink.warn(f"capacity: {warning}")
+            state.output.warn(f"capacity: {warning}")
 
-    with live_view(output_sink) as on_progress:
-        report = run_simulation(state.settings, request, on_progress=on_progress, on_capacity=warn_capacity)
-    for warning in report.warnings:
-        output_sink.warn(warning)
+    with live_view(state.output) as on_progress:
+        report = run_simulation(
+            state.settings,
+            request,
+            on_progress=on_progress,
+            on_capacity=warn_capacity,
+            on_warning=state.output.warn,
+        )
     if report.failed:
-        output_sink.warn(f"{report.failed:,} events were not delivered; they are in {report.undelivered}")
-    output_sink.result(report, lambda console: render_report(console, report))
+        state.output.warn(f"{plural(report.failed, 'event')} not delivered: they are in {report.undelivered}")
+    finish_interruptible(
+        state.output, report, lambda console: render_report(console, report), report.interrupted_by
+    )
 
 
 def render_report(console: Console, report: SimulationReport) -> None:
@@ -114,14 +131,13 @@ def render_report(console: Console, report: SimulationReport) -> None:
     table = Table(title=f"run {report.run_id} ({report.profile}, seed {report.seed}): {report.status}")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    latency = report.latency_ms
     rows = [
-        ("target", f"{report.target} ({report.workers} worker{'s' if report.workers > 1 else ''})"),
+        ("target", f"{report.target} ({plural(report.workers, 'worker')})"),
         ("sent / planned", f"{report.sent:,} / {report.planned:,}"),
         ("failed", f"{report.failed:,}"),
         ("retried", f"{report.retried:,}"),
         ("rate: target / achieved", f"{report.target_rate:,.1f} / {report.achieved_rate:,.1f} events/s"),
-        ("latency p50 / p95 / p99", f"{latency.p50:,.1f} / {latency.p95:,.1f} / {latency.p99:,.1f} ms"),
+        ("latency p50 / p95 / p99", latencies(report.latency_ms)),
         (
             "malformed / duplicates / out of order",
             "{:,} / {:,} / {:,}".format(*report.injected.model_dump().values()),

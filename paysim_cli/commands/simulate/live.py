@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from paysim_cli.output import Output
+from paysim_cli.output import Output, latencies
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -35,8 +35,7 @@ def progress_line(progress: RunProgress, achieved: float) -> str:
     return (
         f"{progress.elapsed:7.1f} s  target {progress.target_rate:,.0f}/s  achieved {achieved:,.0f}/s  "
         f"sent {progress.sent:,}  retried {progress.retried:,}  failed {progress.failed:,}  "
-        f"backlog {progress.backlog:,}  "
-        f"latency p50/p95/p99 {latency.p50:.1f}/{latency.p95:.1f}/{latency.p99:.1f} ms"
+        f"backlog {progress.backlog:,}  latency p50/p95/p99 {latencies(latency)}"
     )
 
 
@@ -54,7 +53,7 @@ def _table(progress: RunProgress, achieved: float) -> Table:
         ("retried", f"{progress.retried:,}"),
         ("failed", f"{progress.failed:,}"),
         ("backlog", f"{progress.backlog:,}"),
-        ("latency p50 / p95 / p99", f"{latency.p50:,.1f} / {latency.p95:,.1f} / {latency.p99:,.1f} ms"),
+        ("latency p50 / p95 / p99", latencies(latency)),
     ):
         table.add_row(name, value)
     return table

@@ -7,8 +7,13 @@ from typing import Annotated
 import typer
 
 from paysim_cli.commands.options import DatabaseUrlOption, JsonOption
-from paysim_cli.commands.verify.render import print_verdict, reconciliation_renderer
+from paysim_cli.commands.verify.render import reconciliation_renderer
 from paysim_cli.context import app_context
+
+EXAMPLES = (
+    "paysim verify 20251128T000000000Z-s7",
+    "paysim verify chaos-7 --json",
+)
 
 
 def verify(
@@ -22,4 +27,4 @@ def verify(
 
     state = app_context(ctx, json_output)
     report = verify_run(state.settings.override(database_url=database_url), run_id)
-    print_verdict(state.output, report, reconciliation_renderer(report), report.failure())
+    state.output.outcome(report, reconciliation_renderer(report), report.failure())

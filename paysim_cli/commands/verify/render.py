@@ -1,12 +1,9 @@
-"""Rendering a reconciliation, and printing a report whose verdict decides the exit code."""
+"""How a reconciliation looks to a person (in `paysim verify` and in the demo's report)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-from paysim_cli.errors import PaysimError
-from paysim_cli.output import Output
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -15,17 +12,6 @@ if TYPE_CHECKING:
 
 # Differences a person sees; --json lists them all.
 SHOWN_DIFFERENCES = 20
-
-
-def print_verdict(
-    output: Output, report: Any, render: Callable[[Console], None], failure: PaysimError | None
-) -> None:
-    """Print `report`; when `failure` is given, exit with it. In --json mode a failed report travels
-    inside the error document instead, so stdout still carries exactly one document."""
-    if failure is None or not output.json_mode:
-        output.result(report, render)
-    if failure is not None:
-        raise failure
 
 
 def reconciliation_renderer(report: ReconciliationReport) -> Callable[[Console], None]:

@@ -17,7 +17,7 @@ from paysim_cli.health.checks.arm import FunctionAppState, read_function_app
 from paysim_cli.health.checks.base import CheckContext, result
 from paysim_cli.health.models import CheckName, CheckResult, CheckStatus
 from paysim_cli.pipeline.leases import CLAIM_INTERVAL_SECONDS, LEASE_SECONDS
-from paysim_cli.pipeline.loader import DEFAULT_FUNCTION_NAME
+from paysim_cli.pipeline.request import DEFAULT_FUNCTION_NAME
 
 # Three missed renewals: a worker in the middle of a long batch still renews between batches.
 RENEWED_WITHIN_SECONDS = 3 * CLAIM_INTERVAL_SECONDS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import orjson
 from typer.testing import Result
@@ -34,7 +35,8 @@ def test_the_demo_reconciles_a_run_and_a_chaos_run(cli: CliInvoker) -> None:
         cli("local", "down")
 
 
-def test_the_demo_runs_on_the_local_stack_only(cli: CliInvoker) -> None:
+def test_the_demo_runs_on_the_local_stack_only(cli: CliInvoker, tmp_path: Path) -> None:
+    (tmp_path / "paysim.toml").write_text("[env.dev]\n", encoding="utf-8")
     result = cli("--env", "dev", "demo", "--json")
     assert result.exit_code == ExitCode.CONFIG
     assert orjson.loads(result.stdout)["error"]["code"] == "demo_needs_local"

@@ -12,6 +12,7 @@ The gate's health checks need a whole Azure pipeline and are exercised on the lo
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -47,6 +48,7 @@ from paysim_cli.deploy.service import (
 )
 from paysim_cli.deploy.store import release_store
 from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.output import Output
 from paysim_cli.secrets import MASK
 from paysim_cli.settings import Settings
 
@@ -197,8 +199,8 @@ def test_a_failed_deployment_rolls_back_to_the_previous_release_with_its_setting
 
     error = raised.value
     assert error.exit_code is ExitCode.ROLLED_BACK
-    assert error.report.rolled_back_to == first.version
-    assert "Deployment failed." in str(error.report.reason)  # the last line of Kudu's log
+    assert error.deploy_report.rolled_back_to == first.version
+    assert "Deployment failed." in str(error.deploy_report.reason)  # the last line of Kudu's log
     # The bad package was sent, then the good one again, which succeeded.
     assert state.deployed_packages() == [sha256(good), sha256(bad), sha256(good)]
     assert state.deployments[-1].status == 4
@@ -210,10 +212,13 @@ def test_a_failed_deployment_rolls_back_to_the_previous_release_with_its_setting
     assert history.active == first.version
     assert [(r.action, r.version, r.outcome, r.automatic) for r in history.deployments] == [
         (Action.DEPLOY, first.version, Outcome.DEPLOYED, False),
-        (Action.DEPLOY, error.report.version, Outcome.ROLLED_BACK, False),
+        (Action.DEPLOY, error.deploy_report.version, Outcome.ROLLED_BACK, False),
         (Action.ROLLBACK, first.version, Outcome.DEPLOYED, True),
     ]
-    document = error.to_dict()
+    # --json carries the report inside the error document.
+    stdout = io.StringIO()
+    Output(json_mode=True, stdout=stdout).error(error)
+    document = orjson.loads(stdout.getvalue())["error"]
     assert (document["code"], document["report"]["rolled_back_to"]) == ("rolled_back", first.version)
 
 
@@ -237,8 +242,8 @@ def test_a_deployment_kudu_calls_successful_but_the_host_registers_nothing_for_i
             confirm=track,
             credential=StaticToken(),
         )
-    assert "did not register process_payment_events" in str(raised.value.report.reason)
-    assert raised.value.report.rolled_back_to == first.version
+    assert "did not register process_payment_events" in str(raised.value.deploy_report.reason)
+    assert raised.value.deploy_report.rolled_back_to == first.version
     assert state.deployed_packages()[-1] == state.deployed_packages()[0]
 
 
@@ -296,10 +301,10 @@ def test_sync_triggers_answered_200_is_success_a_500_is_retried_and_a_400_rolls_
     state.sync_answers = [400]
     with pytest.raises(RolledBack) as raised:
         run_deploy(settings, app_dir, release(settings, app_dir, tmp_path, "next"))
-    assert "syncing the triggers" in str(raised.value.report.reason)
-    assert "HTTP 400" in str(raised.value.report.reason)
+    assert "syncing the triggers" in str(raised.value.deploy_report.reason)
+    assert "HTTP 400" in str(raised.value.deploy_report.reason)
     # The rollback's own sync got the service's usual 200, which azure-mgmt-web alone would raise on.
-    assert raised.value.report.rolled_back_to == first.version
+    assert raised.value.deploy_report.rolled_back_to == first.version
 
 
 def test_the_first_deploy_failing_has_nothing_to_roll_back_to_and_says_so(

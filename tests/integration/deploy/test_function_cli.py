@@ -192,10 +192,12 @@ def test_a_shared_environment_needs_confirmation_and_local_does_not(
     from paysim_cli.settings import Settings
 
     diff = SettingsDiff(source="dev.json", changes=[], unchanged=[], untouched=3)
-    state = AppContext(Settings(env="dev"), Output(json_mode=True))
-    monkeypatch.setattr("sys.stdin", io.StringIO(answer))  # "n", or nobody to answer (CI without --yes)
+    # "n" at a terminal, or no terminal to ask at (CI without --yes): both refuse, exit 10.
+    state = AppContext(Settings(env="dev"), Output(json_mode=True, stdin_is_tty=bool(answer)))
+    monkeypatch.setattr("sys.stdin", io.StringIO(answer))
     with pytest.raises(PaysimError) as raised:
         confirmation(state, Settings(env="dev"), yes=False)(None, diff)
-    assert (raised.value.code, raised.value.exit_code) == ("aborted", ExitCode.ABORTED)
+    code = "aborted" if answer else "confirmation_required"
+    assert (raised.value.code, raised.value.exit_code) == (code, ExitCode.ABORTED)
     confirmation(state, Settings(env="dev"), yes=True)(None, diff)
     confirmation(state, Settings(env="local"), yes=False)(None, diff)

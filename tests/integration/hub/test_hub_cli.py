@@ -15,6 +15,12 @@ from paysim_cli.local.processes import free_port
 from paysim_cli.settings import Settings
 
 
+@pytest.fixture(autouse=True)
+def dev_environment(tmp_path: Path) -> None:
+    """paysim.toml naming a dev environment (only known environments are accepted)."""
+    (tmp_path / "paysim.toml").write_text("[env.dev]\n", encoding="utf-8")
+
+
 @pytest.fixture
 def hub(settings: Settings) -> Path:
     """A 4-partition local log where `paysim local up` would create it."""
@@ -82,18 +88,18 @@ def test_send_reads_standard_input(cli, hub: Path) -> None:
 def test_send_option_errors(cli, hub: Path, tmp_path: Path) -> None:
     source = tmp_path / "events.txt"
     source.write_text("x\n")
-    both = cli("hub", "send", "-f", str(source), "-k", "m", "-p", "1", "--json")
+    both = cli("hub", "send", "-f", str(source), "-k", "m", "--partition", "1", "--json")
     assert error(both, ExitCode.USAGE)["code"] == "conflicting_options"
     missing = cli("hub", "send", "-f", str(tmp_path / "nope.txt"), "--json")
-    assert error(missing, ExitCode.USAGE)["code"] == "file_unreadable"
-    unknown = cli("hub", "send", "-f", str(source), "-p", "9", "--json")
+    assert error(missing, ExitCode.CONFIG)["code"] == "file_unreadable"  # a bad input file
+    unknown = cli("hub", "send", "-f", str(source), "--partition", "9", "--json")
     assert error(unknown, ExitCode.USAGE)["code"] == "unknown_partition"
 
 
 def test_send_names_the_line_that_is_too_large(cli, hub: Path, tmp_path: Path) -> None:
     source = tmp_path / "events.txt"
     source.write_bytes(b"ok\n" + b"x" * (1024 * 1024 + 1) + b"\n")
-    failure = error(cli("hub", "send", "-f", str(source), "--json"), ExitCode.EXTERNAL)
+    failure = error(cli("hub", "send", "-f", str(source), "--json"), ExitCode.CONFIG)
     assert failure["code"] == "event_too_large"
     assert failure["message"].startswith("line 2 (0 sent before it) has 1048577 bytes")
 
@@ -101,7 +107,7 @@ def test_send_names_the_line_that_is_too_large(cli, hub: Path, tmp_path: Path) -
 def test_info_shows_ranges_checkpoints_and_lag(cli, hub: Path, tmp_path: Path) -> None:
     source = tmp_path / "events.txt"
     source.write_text("".join(f"event {number}\n" for number in range(10)))
-    cli("hub", "send", "-f", str(source), "-p", "1")
+    cli("hub", "send", "-f", str(source), "--partition", "1")
     with LocalEventLog.open(hub) as log:
         log.checkpoint("pipeline", "1", 3, 24)
 
@@ -123,23 +129,23 @@ def test_info_shows_ranges_checkpoints_and_lag(cli, hub: Path, tmp_path: Path) -
 def test_peek_positions_and_output(cli, hub: Path, tmp_path: Path) -> None:
     source = tmp_path / "events.txt"
     source.write_text("".join(f"event {number}\n" for number in range(6)))
-    cli("hub", "send", "-f", str(source), "-p", "0")
+    cli("hub", "send", "-f", str(source), "--partition", "0")
 
     def peeked(*options: str) -> list[tuple[str, int, str]]:
         events = data(cli("hub", "peek", "--json", "--wait", "0", *options))["events"]
         return [(event["partition_id"], event["sequence_number"], event["body"]) for event in events]
 
     assert peeked("--max", "2") == [("0", 0, "event 0"), ("0", 1, "event 1")]
-    assert peeked("--from", "seq:4", "-p", "0") == [("0", 4, "event 4"), ("0", 5, "event 5")]
+    assert peeked("--from", "seq:4", "--partition", "0") == [("0", 4, "event 4"), ("0", 5, "event 5")]
     assert peeked("--from", "time:2000-01-01T00:00:00") == [("0", n, f"event {n}") for n in range(6)]
     assert peeked("--from", "end") == []
-    assert peeked("-p", "2") == []
+    assert peeked("--partition", "2") == []
 
     human = cli("hub", "peek", "--max", "1", "--wait", "0")
     assert human.exit_code == 0
     assert human.stdout.splitlines()[0].startswith("0/0 @")
     assert human.stdout.splitlines()[0].endswith("  event 0")
-    assert "1 events from " in human.stdout
+    assert "1 event from " in human.stdout
 
 
 def test_peek_rejects_a_bad_position(cli, hub: Path) -> None:
@@ -151,8 +157,10 @@ def test_peek_rejects_a_bad_position(cli, hub: Path) -> None:
 def test_eventhub_target_without_configuration(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("PAYSIM_EVENTHUB_CONNECTION_STRING", "PAYSIM_EVENTHUB_NAMESPACE"):
         monkeypatch.delenv(name, raising=False)
-    failure = error(cli("--env", "dev", "hub", "info", "--target", "eventhub", "--json"), ExitCode.CONFIG)
+    # Outside --env local the hub verbs read Event Hubs unless told otherwise.
+    failure = error(cli("--env", "dev", "hub", "info", "--json"), ExitCode.CONFIG)
     assert failure["code"] == "eventhub_not_configured"
+    assert "for env dev" in failure["message"]
 
 
 def test_eventhub_target_unreachable_is_one_line_with_the_key_masked(

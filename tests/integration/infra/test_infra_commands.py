@@ -133,14 +133,15 @@ def test_up_asks_first_and_applies_nothing_without_a_yes(infra: Infra, root: Pat
     infra("init", "--env", "dev")
     infra("plan", "--env", "dev")
 
-    declined = infra("up", "--env", "dev", input="n\n")
+    # Nobody at a terminal to ask (CI): refused, naming what it would do. tests/e2e answers a prompt.
+    declined = infra("up", "--env", "dev", input="y\n")
     assert declined.exit_code == ExitCode.ABORTED
-    assert "Apply this plan to dev?" in declined.stderr
-    assert "Plan: 3 to add" in declined.stderr
+    assert declined.stderr.startswith("error [confirmation_required]: `paysim infra up` changes the ")
+    assert "3 to add" in declined.stderr
     assert _state_resources(root, "dev") == 0
-    assert infra("up", "--env", "dev", "--json").exit_code == ExitCode.ABORTED  # no answer at all
+    assert infra("up", "--env", "dev", "--json").exit_code == ExitCode.ABORTED
 
-    accepted = infra("up", "--env", "dev", input="y\n")
+    accepted = infra("up", "--env", "dev", "--yes")
     assert accepted.exit_code == 0, accepted.stderr
     assert "applied to dev: 3 added" in accepted.stdout
     assert _state_resources(root, "dev") == 3

@@ -151,8 +151,36 @@ def test_reset_needs_yes_then_wipes(stack, state_dir: Path) -> None:
     assert load_state(state_dir).postgres is None
 
 
-def test_status_without_a_stack(cli) -> None:
-    status = components(cli("local", "status", "--json"))
+def test_status_without_a_stack_exits_4_with_the_report(cli) -> None:
+    result = cli("local", "status", "--json")
+    assert result.exit_code == ExitCode.UNAVAILABLE
+    error = orjson.loads(result.stdout)["error"]
+    assert error["code"] == "stack_unhealthy"
+    status = {component["name"]: component for component in error["report"]["components"]}
     assert status["postgres"]["detail"] == "not running; run `paysim local up`"
     assert status["hub"]["healthy"] is False
     assert status["amqp"]["detail"] == "not running; run `paysim local up`"
+    people = cli("local", "status")
+    assert "not running; run `paysim local up`" in people.stdout  # the table, then the error
+    assert people.stderr.startswith("error [stack_unhealthy]: postgres: not running")
+
+
+def test_a_failed_up_stops_what_it_started(stack, state_dir: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        # PostgreSQL starts first; Azurite then finds its port taken.
+        result = stack("local", "up", env={"PAYSIM_AZURITE_PORT": str(port)})
+    assert result.exit_code == ExitCode.CONFLICT
+    assert "so Azurite cannot listen on it" in result.stderr
+    assert not (state_dir / "postgres" / "data" / "postmaster.pid").exists()  # PostgreSQL was stopped
+    assert load_state(state_dir).postgres is None
+    # What was already running before a failed `up` keeps running.
+    components(stack("local", "up", "--json"))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        refused = stack("local", "up", env={"PAYSIM_AMQP_PORT": str(busy.getsockname()[1])})
+    assert refused.exit_code == ExitCode.OK  # the endpoint is up already: nothing to start, nothing refused
+    assert (state_dir / "postgres" / "data" / "postmaster.pid").exists()

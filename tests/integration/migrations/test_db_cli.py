@@ -52,11 +52,11 @@ def test_database_url_comes_from_the_environment_too(cli, database_url: str) -> 
 
 
 def test_no_database_and_no_local_stack_is_one_clear_error(cli) -> None:
-    error = _error(cli("db", "status", "--json"), ExitCode.CONFIG)
+    error = _error(cli("db", "status", "--json"), ExitCode.UNAVAILABLE)
     assert error == {
         "code": "database_not_configured",
-        "message": "no database to connect to: no database URL is set and no local stack is running",
-        "hint": "run paysim local up, or pass --database-url",
+        "message": "no database to connect to: no local stack is running and no database URL is set",
+        "hint": "run `paysim local up`, or pass --database-url",
     }
 
 

@@ -35,7 +35,7 @@ def test_every_paysim_line_in_the_workflows_parses_against_the_cli() -> None:
 def test_the_load_test_drives_staging_at_ten_thousand_events_a_second_then_verifies() -> None:
     commands = [command.argv for command in all_workflow_commands() if command.workflow == "load-test.yml"]
     simulate = next(argv for argv in commands if argv[0] == "simulate")
-    assert " ".join(simulate).startswith("simulate --target eventhub --rate 10000 --duration 600")
+    assert " ".join(simulate).startswith("simulate --transport eventhub --rate 10000 --duration 600")
     assert ("verify", "$RUN_ID") in commands
     assert ("infra", "output", "--env", "staging") in commands
 
@@ -46,7 +46,7 @@ def test_the_load_test_drives_staging_at_ten_thousand_events_a_second_then_verif
         (["helth"], "No such command 'helth'"),
         (["simulate", "--rat", "10000"], "No such option: --rat"),
         (["simulate", "--rate", "fast"], "Invalid value for '--rate'"),
-        (["verify"], "Missing argument 'run_id'"),
+        (["verify"], "Missing argument 'RUN_ID'"),
         (["infra"], "paysim infra: missing command"),
         (["infra", "output", "--env"], "Option '--env' requires an argument"),
         (["verify", "RUN", "EXTRA"], "unexpected extra argument"),

@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import typer
 import yaml
-from typer.core import TyperGroup
+from command_lines import parse_words
 from typer.exceptions import TyperException
-
-from paysim_cli.app import app
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 WORKFLOWS_DIR = PROJECT_ROOT / ".github" / "workflows"
@@ -86,21 +83,8 @@ def paysim_invocations(script: str) -> Iterator[tuple[str, list[str]]]:
 
 def parse_command_line(argv: Sequence[str]) -> str | None:
     """None when `paysim ARGV` parses against the CLI; otherwise Click's usage error message."""
-    if not argv:
-        return "paysim: missing command"  # the group would print its help instead
-    root = typer.main.get_command(app)
     try:
-        context = root.make_context("paysim", list(argv))
-        while isinstance(context.command, TyperGroup):
-            # Typer's groups keep the verb and what follows it here until they invoke it.
-            remaining = [*context._protected_args, *context.args]
-            if not remaining:
-                return f"{context.command_path}: missing command"
-            name, command, rest = context.command.resolve_command(context, remaining)
-            assert command is not None  # resolve_command fails on an unknown verb
-            if isinstance(command, TyperGroup) and not rest:
-                return f"{context.command_path} {name}: missing command"
-            context = command.make_context(name, rest, parent=context)
+        parse_words(argv)
     except TyperException as error:
         return _message(error)
     return None

@@ -36,9 +36,10 @@ def test_version(cli) -> None:
     assert result.stdout.strip() == f"paysim {__version__}"
 
 
-def test_no_arguments_shows_help(cli) -> None:
+def test_no_command_is_a_usage_error_naming_the_usage(cli) -> None:
     result = cli()
-    assert "Usage" in result.stdout + result.stderr
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.startswith("error [usage_error]: Missing command.\nhint: usage: paysim [OPTIONS]")
 
 
 @pytest.mark.parametrize(
@@ -63,7 +64,8 @@ def test_config_show_masks_and_names_sources(cli) -> None:
     assert "topsecret" not in result.output
 
 
-def test_config_show_human_table(cli) -> None:
+def test_config_show_human_table(cli, tmp_path: Path) -> None:
+    (tmp_path / "paysim.toml").write_text("[env.dev]\nhub_partitions = 8\n", encoding="utf-8")
     result = cli("--env", "dev", "config", "show")
     assert result.exit_code == 0
     assert "paysim settings (env dev)" in result.stdout

@@ -85,14 +85,16 @@ def test_tty_gets_a_progress_display() -> None:
         assert progress is not None
 
 
-def test_warn_and_debug() -> None:
-    output, _, stderr = make_output(json_mode=True, verbose=True)
+def test_warnings_show_in_every_mode_status_lines_not_in_json_or_quiet() -> None:
+    output, stdout, stderr = make_output(json_mode=True)
     output.warn("careful")
-    output.debug("detail")
-    assert stderr.getvalue() == "warning: careful\ndebug: detail\n"
-    quiet, _, quiet_err = make_output()
-    quiet.debug("hidden")
-    assert quiet_err.getvalue() == ""
+    output.status("working")
+    assert (stdout.getvalue(), stderr.getvalue()) == ("", "warning: careful\n")
+    quiet, _, quiet_err = make_output(quiet=True, is_tty=True)
+    quiet.status("working")
+    quiet.warn("careful")
+    assert quiet_err.getvalue() == "warning: careful\n"
+    assert not quiet.interactive  # no live view for --quiet, even at a terminal
 
 
 def test_result_without_renderer_prints_json() -> None:
@@ -100,3 +102,35 @@ def test_result_without_renderer_prints_json() -> None:
     output.result({"a": 1})
     assert orjson.loads(stdout.getvalue()) == {"a": 1}
     assert dumps_json([1], indent=False) == "[1]"
+
+
+def test_counts_latencies_and_outside_text_for_people() -> None:
+    from paysim_cli.output import duration_ms, plural, printable
+
+    assert [plural(1, "event"), plural(2, "event"), plural(1000, "batch")] == [
+        "1 event",
+        "2 events",
+        "1,000 batches",
+    ]
+    assert [duration_ms(140.24), duration_ms(9999.9), duration_ms(148_497.0)] == [
+        "140.2 ms",
+        "9,999.9 ms",
+        "148.5 s",
+    ]
+    assert printable("ok\x1b[2J\tend\x00") == "ok\\x1b[2J\tend\\x00"
+
+
+def test_a_failure_after_work_prints_the_report_then_fails() -> None:
+    import pytest
+
+    people, stdout, _ = make_output()
+    with pytest.raises(PaysimError):
+        people.outcome({"sent": 3}, lambda console: console.print("sent 3"), PaysimError("x", "y"))
+    assert stdout.getvalue() == "sent 3\n"
+    machines, stdout, _ = make_output(json_mode=True)
+    failure = PaysimError("x", "y")
+    with pytest.raises(PaysimError):
+        machines.outcome({"sent": 3}, None, failure)
+    assert stdout.getvalue() == ""  # the report goes inside the error document the root app prints
+    machines.error(failure)
+    assert orjson.loads(stdout.getvalue())["error"]["report"] == {"sent": 3}

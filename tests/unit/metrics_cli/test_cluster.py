@@ -15,7 +15,8 @@ from azure.storage.blob import BlobServiceClient
 from typer.testing import Result
 
 from paysim_cli.errors import ExitCode, PaysimError
-from paysim_cli.metrics.cluster import ClusterRequest, cluster_merchants
+from paysim_cli.metrics.cluster import cluster_merchants
+from paysim_cli.metrics.request import ClusterRequest
 from paysim_cli.settings import Settings
 
 CliInvoker = Callable[..., Result]
@@ -139,11 +140,14 @@ def test_a_range_that_is_empty_or_unreadable(cli: CliInvoker) -> None:
     assert "RFC 3339" in result.output
 
 
-def test_blob_storage_unconfigured_or_unreachable(settings: Settings) -> None:
+def test_blob_storage_unconfigured_or_unreachable(metrics_settings: Settings) -> None:
+    settings = metrics_settings.model_copy(update={"blob_connection_string": None})
     with pytest.raises(PaysimError) as raised:
         cluster_merchants(settings, ClusterRequest())
-    assert raised.value.code == "blob_not_configured"
-    unreachable = settings.override(
+    assert (raised.value.code, raised.value.exit_code) == ("blob_not_configured", ExitCode.UNAVAILABLE)
+    assert raised.value.hint is not None
+    assert raised.value.hint.startswith("run `paysim local up`")
+    unreachable = metrics_settings.override(
         blob_connection_string="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;"
     )
     with pytest.raises(PaysimError) as raised:

@@ -58,5 +58,12 @@ def test_an_unparsable_url_is_a_config_error_with_the_password_masked() -> None:
 def test_no_url_is_database_not_configured() -> None:
     with pytest.raises(PaysimError) as raised:
         params(None)
-    assert raised.value.code == "database_not_configured"
-    assert raised.value.hint == "run paysim local up, or pass --database-url"
+    # Locally, no URL means the stack is down (exit 4); elsewhere the environment lacks one (exit 3).
+    assert (raised.value.code, raised.value.exit_code) == ("database_not_configured", ExitCode.UNAVAILABLE)
+    assert raised.value.hint == "run `paysim local up`, or pass --database-url"
+    with pytest.raises(PaysimError) as raised:
+        connection_params(Settings(env="dev"))
+    assert (raised.value.code, raised.value.exit_code) == ("database_not_configured", ExitCode.CONFIG)
+    assert "environment dev" in raised.value.message
+    assert raised.value.hint is not None
+    assert "paysim infra output --env dev" in raised.value.hint

@@ -122,4 +122,4 @@ def test_app_settings_need_a_database_and_blob_storage(settings: Settings) -> No
         app_settings(settings, "g")
     with pytest.raises(PaysimError) as raised:
         app_settings(settings.override(database_url="postgresql://app@db/paysim"), "g")
-    assert (raised.value.code, raised.value.exit_code) == ("blob_not_configured", ExitCode.CONFIG)
+    assert (raised.value.code, raised.value.exit_code) == ("blob_not_configured", ExitCode.UNAVAILABLE)

@@ -115,7 +115,7 @@ def test_a_failing_batch_is_redelivered_and_reported(
     assert len(recording.events) == 1
     assert "2 invocations failed; the last: RuntimeError: injected failure 2 of 2" in result.stderr
     assert "drained" in result.stdout
-    assert "run r1: 1 events" in result.stdout
+    assert "run r1: 1 event," in result.stdout
 
 
 def test_an_empty_hub_drains_at_once(
@@ -165,10 +165,14 @@ def test_ctrl_c_stops_the_workers_gracefully(
     interrupt = threading.Timer(2.0, os.kill, args=(os.getpid(), signal.SIGINT))
     interrupt.start()
     try:
-        report = _data(_run(cli, fixture_app, "--workers", "1", "--json"))
+        result = _run(cli, fixture_app, "--workers", "1", "--json")
     finally:
         interrupt.join()
-    assert report["status"] == "interrupted"
+    # The report, then exit 130: in --json mode the report travels inside the error document.
+    assert result.exit_code == ExitCode.INTERRUPTED, result.output
+    error = orjson.loads(result.stdout)["error"]
+    assert error["code"] == "interrupted"
+    assert (error["report"]["status"], error["report"]["interrupted_by"]) == ("interrupted", "SIGINT")
 
 
 def test_a_worker_that_dies_is_an_error(cli: CliInvoker, host_settings: Settings, tmp_path: Path) -> None:

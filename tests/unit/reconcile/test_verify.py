@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -140,7 +141,7 @@ def test_a_missing_run(cli: CliInvoker, settings: Settings, write_run: WriteMani
     write_run()
     with pytest.raises(PaysimError) as raised:
         verify_run(settings, "20990101T000000000Z-s1")
-    assert raised.value.hint == f"recent runs: {RUN_ID}"
+    assert raised.value.hint == f"recent runs: {RUN_ID} (`paysim runs list` shows them all)"
 
 
 def test_a_broken_manifest(settings: Settings, write_run: WriteManifest) -> None:
@@ -156,5 +157,37 @@ def test_a_database_without_the_per_run_tables(
     write_run()
     with pytest.raises(PaysimError) as raised:
         verify_run(settings.override(database_url=database_url), RUN_ID)
-    assert raised.value.code == "schema_not_migrated"
-    assert "run_totals" in raised.value.message
+    # Checked before any query: the message says how far behind the database is.
+    assert (raised.value.code, raised.value.exit_code) == ("schema_not_migrated", ExitCode.CONFIG)
+    assert re.search(r"is at version 0000: \d+ migrations pending", raised.value.message)
+    assert raised.value.hint == "run `paysim db migrate` first"
+
+
+def test_a_failing_verify_names_the_failed_item_codes_and_points_at_dlq(
+    db_settings: Settings, write_run: WriteManifest, pipeline_rows: Rows
+) -> None:
+    write_run()
+    pipeline_rows(processed=5, failed=3)
+    failure = verify_run(db_settings, RUN_ID).failure()
+    assert failure is not None
+    assert failure.exit_code == ExitCode.VERIFY_FAILED
+    assert failure.hint is not None
+    assert failure.hint.startswith(
+        f"its failed items: not_json (3); `paysim dlq list --run-id {RUN_ID}` shows them."
+    )
+
+
+def test_the_verdict_is_kept_beside_the_manifest(
+    db_settings: Settings, write_run: WriteManifest, pipeline_rows: Rows
+) -> None:
+    from paysim_cli.runs.catalog import list_runs
+
+    write_run()
+    assert [run.state for run in list_runs(db_settings).runs] == ["not verified"]
+    pipeline_rows()
+    report = verify_run(db_settings, RUN_ID)
+    assert (report.passed, report.failed_item_codes) == (True, {"not_json": 2})
+    [run] = list_runs(db_settings).runs
+    assert run.state == "reconciled"
+    assert run.verification is not None
+    assert (run.verification.processed, run.verification.failed_item_codes) == (6, {"not_json": 2})

@@ -36,7 +36,7 @@ def test_at_a_terminal_a_live_table() -> None:
     text = stderr.getvalue()
     assert "rate: target / achieved" in text
     assert "1,000 / 900 events/s" in text
-    assert "1.5 / 9.2 / 20.0 ms" in text
+    assert "1.5 ms / 9.2 ms / 20.0 ms" in text
 
 
 def test_without_a_terminal_a_line_every_five_seconds() -> None:

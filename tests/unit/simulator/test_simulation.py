@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from paysim_cli.simulator import simulation
 from paysim_cli.simulator.capacity import CapacityCheck
 from paysim_cli.simulator.progress import RunProgress
 from paysim_cli.simulator.publishing import NdjsonFilePublisher
-from paysim_cli.simulator.simulation import SimulationRequest, run_simulation
+from paysim_cli.simulator.simulation import SimulationRequest, event_time_warnings, run_simulation
 
 ProfileFile = Callable[..., Path]
 START = datetime(2025, 11, 28, tzinfo=UTC)
@@ -81,7 +81,7 @@ def test_a_random_seed_is_recorded(
     ("options", "code"),
     [
         ({"duration": 1, "count": 1}, "conflicting_options"),
-        ({"target": HubTarget.EVENTHUB}, "conflicting_options"),
+        ({"transport": HubTarget.EVENTHUB}, "conflicting_options"),
     ],
 )
 def test_conflicting_options(
@@ -156,7 +156,7 @@ def test_capacity_is_checked_before_publishing_to_event_hubs(
             tmp_path,
             profile_file(),
             output=None,
-            target=HubTarget.EVENTHUB,
+            transport=HubTarget.EVENTHUB,
             rate=5000,
             count=100,
             throughput_units=2,
@@ -171,3 +171,34 @@ def test_capacity_is_checked_before_publishing_to_event_hubs(
     assert 300 < checks[0].mean_event_bytes < 600
     assert len(checks[0].warnings) == 2
     assert report.target == "eventhub"
+
+
+def test_a_rerun_takes_a_run_id(
+    settings: Settings, profile_file: ProfileFile, fake_clock: Callable[..., Any], tmp_path: Path
+) -> None:
+    first = run_simulation(settings, _request(tmp_path, profile_file(), count=5), clock=fake_clock())
+    with pytest.raises(PaysimError) as raised:
+        run_simulation(
+            settings, _request(tmp_path, profile_file(), count=5, output=tmp_path / "b"), clock=fake_clock()
+        )
+    assert (raised.value.code, raised.value.exit_code) == ("run_exists", ExitCode.CONFLICT)
+    assert raised.value.hint is not None
+    assert "--run-id" in raised.value.hint
+    again = run_simulation(
+        settings,
+        _request(tmp_path, profile_file(), count=5, output=tmp_path / "c", run_id="again"),
+        clock=fake_clock(),
+    )
+    assert again.run_id == "again"
+    assert again.manifest.read_bytes().count(b'"run_id": "again"') == 1
+    assert first.run_id != again.run_id
+
+
+def test_event_times_outside_what_the_pipeline_accepts_are_warned_about() -> None:
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    assert event_time_warnings(now - timedelta(days=1), 3600, now) == []
+    [old] = event_time_warnings(now - timedelta(days=30), 60, now)
+    assert "event_time_out_of_range" in old
+    assert "choose a --start-time within the last 7 days" in old
+    assert event_time_warnings(now + timedelta(hours=2), 60, now) != []
+    assert event_time_warnings(now, 7200, now) != []  # a run that ends beyond the skew allowed

@@ -1,0 +1,20 @@
+"""A run's directory under the state directory, and the files in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from paysim_cli.settings import Settings
+
+MANIFEST_FILE = "manifest.json"  # what the run delivered, written when it ends (docs/simulate.md)
+UNDELIVERED_FILE = "undelivered.ndjson"  # events the target never acknowledged
+PROFILE_FILE = "profile.yaml"  # the profile as it was when the run started
+VERIFICATION_FILE = "verification.json"  # the verdict of the last `paysim verify` of the run
+
+
+def runs_directory(settings: Settings) -> Path:
+    return settings.state_dir / "runs"
+
+
+def run_directory(settings: Settings, run_id: str) -> Path:
+    return runs_directory(settings) / run_id
