@@ -417,3 +417,28 @@ def test_kudu_refusing_the_token_is_an_authentication_error(
             credential=WrongToken(),
         )
     assert (raised.value.code, raised.value.exit_code) == ("azure_auth_failed", ExitCode.AUTH)
+
+
+def test_releases_and_status_read_the_store_the_app_and_its_drift(
+    azure: tuple[Settings, AzureState], app_dir: Path, tmp_path: Path
+) -> None:
+    from paysim_cli.deploy.overview import function_status, list_releases
+
+    settings, state = azure
+    first = run_deploy(settings, app_dir, release(settings, app_dir, tmp_path, "a"))
+    second = run_deploy(settings, app_dir, release(settings, app_dir, tmp_path, "b"))
+    listed = list_releases(settings)
+    assert listed.store == f"container {settings.releases_container}"
+    assert [(row.version, row.active, row.outcome) for row in listed.releases] == [
+        (second.version, True, Outcome.DEPLOYED),
+        (first.version, False, Outcome.DEPLOYED),
+    ]
+    state.settings["PAYSIM_WINDOW_SECONDS"] = "5"  # changed in the portal, outside paysim
+    status = function_status(settings, app_dir, credential=StaticToken())
+    assert status.active == second.version
+    assert status.host is not None
+    assert (status.host.state, status.host.functions) == ("Running, host Running", ["process_payment_events"])
+    assert [(change.name, change.before, change.after) for change in status.drift.changes] == [
+        ("PAYSIM_WINDOW_SECONDS", "300", "5")
+    ]
+    assert [change.name for change in status.pending.changes] == ["PAYSIM_WINDOW_SECONDS"]
