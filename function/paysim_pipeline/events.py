@@ -6,6 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from paysim_pipeline.storable import is_storable
+
+# The schema's bound on run_id; a longer property is not a simulate run's (failed_items.run_id is indexed).
+MAX_RUN_ID_CHARS = 64
+
 
 @dataclass(frozen=True, slots=True)
 class IncomingEvent:
@@ -19,6 +24,8 @@ class IncomingEvent:
     properties: Mapping[str, object] = field(default_factory=dict)
 
     def run_id(self) -> str | None:
-        """The `run_id` application property a simulate run sets, when present."""
+        """The `run_id` application property a simulate run sets, when present and storable as it is."""
         value = self.properties.get("run_id")
-        return value if isinstance(value, str) and value else None
+        if isinstance(value, str) and 0 < len(value) <= MAX_RUN_ID_CHARS and is_storable(value):
+            return value
+        return None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from paysim_pipeline.contract import currency_exponents
+from paysim_pipeline.rejection import ErrorCode, Rejection, Stage, readable_transaction_id
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -120,8 +121,22 @@ class EventColumns:
         )
 
 
-def to_columns(documents: list[Document], positions: list[int], extra: Collection[str] = ()) -> EventColumns:
-    """Columns of schema-valid events; `extra` names the EXTRA_CATEGORIES the rules need."""
+def to_columns(
+    documents: list[Document], positions: list[int], extra: Collection[str] = ()
+) -> tuple[EventColumns, list[Rejection]]:
+    """Columns of schema-valid events; `extra` names the EXTRA_CATEGORIES the rules need.
+
+    An event whose values cannot be converted (a leap second passes the schema's date-time format)
+    is left out, with a rejection.
+    """
+    # The schema's pattern fixes the format (…T12:34:56.789Z); numpy parses it without the zone suffix.
+    times = [document["event_time"][:-1] for document in documents]
+    try:
+        event_times = np.array(times, dtype="datetime64[ms]")
+        rejections: list[Rejection] = []
+    except ValueError:
+        documents, positions, times, rejections = _convertible_times(documents, positions, times)
+        event_times = np.array(times, dtype="datetime64[ms]")
     factors = {
         "payment_type": Factor.of([document["payment_type"] for document in documents]),
         "currency": Factor.of([document["currency"] for document in documents]),
@@ -133,9 +148,7 @@ def to_columns(documents: list[Document], positions: list[int], extra: Collectio
     for name in extra:
         extract = EXTRA_CATEGORIES[name]
         factors[name] = Factor.of([extract(document) for document in documents])
-    # The schema's pattern fixes the format (…T12:34:56.789Z); numpy parses it without the zone suffix.
-    event_times = np.array([document["event_time"][:-1] for document in documents], dtype="datetime64[ms]")
-    return EventColumns(
+    columns = EventColumns(
         positions=np.array(positions, dtype=np.int64),
         transaction_ids=[document["transaction_id"] for document in documents],
         event_ms=event_times.astype(np.int64),
@@ -144,3 +157,33 @@ def to_columns(documents: list[Document], positions: list[int], extra: Collectio
         is_fraud=np.array([document["is_fraud"] for document in documents], dtype=np.bool_),
         factors=factors,
     )
+    return columns, rejections
+
+
+def _convertible_times(
+    documents: list[Document], positions: list[int], times: list[str]
+) -> tuple[list[Document], list[int], list[str], list[Rejection]]:
+    """The events whose event_time numpy can convert, and a rejection for each other one."""
+    kept_documents: list[Document] = []
+    kept_positions: list[int] = []
+    kept_times: list[str] = []
+    rejections = []
+    for document, position, text in zip(documents, positions, times, strict=True):
+        try:
+            np.datetime64(text, "ms")
+        except ValueError as error:
+            leap = " (a leap second: UTC windows have no 60th second)" if text[17:19] == "60" else ""
+            rejections.append(
+                Rejection(
+                    position,
+                    Stage.NORMALIZE,
+                    ErrorCode.INVALID_EVENT_TIME,
+                    f"event_time {text}Z cannot be converted{leap}: {error}",
+                    readable_transaction_id(document),
+                )
+            )
+            continue
+        kept_documents.append(document)
+        kept_positions.append(position)
+        kept_times.append(text)
+    return kept_documents, kept_positions, kept_times, rejections

@@ -3,13 +3,17 @@
 For each batch, pure processing first (no I/O), then one PostgreSQL transaction: lock the partition's
 checkpoint and skip what it covers, write the raw events to Blob, record the transaction ids (only
 new ones are aggregated), upsert the aggregates, insert the failed items, advance the checkpoint,
-commit. Anything that raises before the commit leaves the database as it was, and the host
-delivers the batch again.
+commit. Anything that raises before the commit leaves the database as it was.
+
+No event can fail its batch (ADR 0009): a batch that fails because of what its events hold is split,
+each part committed on its own, until every event that still fails alone is a failed item. Only an
+unavailable or misconfigured dependency makes `process` raise, and the host delivers the batch again.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import threading
 import time
@@ -22,6 +26,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
+import orjson
+import psycopg
 
 from paysim_pipeline.canary import split_canaries
 from paysim_pipeline.config import PipelineConfig
@@ -29,7 +35,13 @@ from paysim_pipeline.decode import decode_bodies
 from paysim_pipeline.events import IncomingEvent
 from paysim_pipeline.metrics import HISTOGRAM_BUCKETS, payment_metrics, run_metrics
 from paysim_pipeline.normalize import EventColumns, to_columns
-from paysim_pipeline.rejection import ErrorCode, Rejection
+from paysim_pipeline.rejection import (
+    UNDECODABLE,
+    ErrorCode,
+    Rejection,
+    Stage,
+    readable_transaction_id,
+)
 from paysim_pipeline.rules import RuleSet, load_rules
 from paysim_pipeline.sinks.blob import RawEventArchive, blob_name
 from paysim_pipeline.sinks.postgres import (
@@ -39,6 +51,7 @@ from paysim_pipeline.sinks.postgres import (
     PostgresSink,
     RunTotals,
 )
+from paysim_pipeline.storable import storable_text
 from paysim_pipeline.telemetry import BatchRecorder, telemetry_from_environment
 from paysim_pipeline.validate import EventValidator, event_time_rejections
 
@@ -47,13 +60,18 @@ if TYPE_CHECKING:
 
 __all__ = ["BatchOutcome", "BatchProcessor", "IncomingEvent"]
 
-# Bodies the archive stores in base64: they are not JSON text.
-_NOT_JSON = frozenset({ErrorCode.EVENT_TOO_LARGE, ErrorCode.INVALID_UTF8, ErrorCode.NOT_JSON})
+logger = logging.getLogger(__name__)
+
+# Failed items of events isolated by splitting a batch (see _failed_alone).
+_ISOLATED_STAGES = frozenset({Stage.SINK, Stage.PROCESS})
+
+# What may make a batch fail because of its events; _caused_by_events tells those apart.
+_POSSIBLY_EVENT_ERRORS = (psycopg.Error, ValueError, TypeError, LookupError, ArithmeticError)
 
 
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
-    """What one committed batch did."""
+    """What one processed batch committed (in one transaction, or in several when it was split)."""
 
     processed: int  # valid events seen for the first time, now in the aggregates
     duplicates_dropped: (
@@ -62,9 +80,29 @@ class BatchOutcome:
     failed: int  # events that became failed items
     skipped_below_checkpoint: int  # events an earlier commit already covered
     committed_at: datetime
-    blob_name: str | None  # None when every event was skipped
+    blob_names: tuple[str, ...] = ()  # the raw-event blobs written: none when every event was skipped
     failed_by_code: Mapping[str, int] = field(default_factory=dict)
     canaries: int = 0  # health-probe canaries recorded (never in the counts above)
+    isolated: int = 0  # failed items that failed alone after the batch was split (part of `failed`)
+
+    @property
+    def blob_name(self) -> str | None:
+        """The batch's raw-event blob (the last one when it was split); None when none was written."""
+        return self.blob_names[-1] if self.blob_names else None
+
+    def __add__(self, later: BatchOutcome) -> BatchOutcome:
+        """Two parts of one batch, committed one after the other."""
+        return BatchOutcome(
+            processed=self.processed + later.processed,
+            duplicates_dropped=self.duplicates_dropped + later.duplicates_dropped,
+            failed=self.failed + later.failed,
+            skipped_below_checkpoint=self.skipped_below_checkpoint + later.skipped_below_checkpoint,
+            committed_at=max(self.committed_at, later.committed_at),
+            blob_names=self.blob_names + later.blob_names,
+            failed_by_code=Counter(self.failed_by_code) + Counter(later.failed_by_code),
+            canaries=self.canaries + later.canaries,
+            isolated=self.isolated + later.isolated,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +150,12 @@ class BatchProcessor:
     def process(
         self, events: Sequence[IncomingEvent], partition_id: str, consumer_group: str
     ) -> BatchOutcome:
-        """Process one batch of a partition, in sequence order, with exactly-once effect on the tables."""
+        """Process one batch of a partition, in sequence order, with exactly-once effect on the tables.
+
+        Raises (`RawEventsUnavailable`, `psycopg.OperationalError`, ...) only when a dependency is
+        unavailable or misconfigured; parts of a split batch committed before stay committed, and the
+        partition's checkpoint makes delivering the whole batch again skip them.
+        """
         if self._telemetry is None:
             return self._process(events, partition_id, consumer_group)
         started = time.perf_counter()
@@ -127,9 +170,45 @@ class BatchProcessor:
     def _process(
         self, events: Sequence[IncomingEvent], partition_id: str, consumer_group: str
     ) -> BatchOutcome:
+        """The batch committed whole, or split until each part commits (see the module's docstring)."""
+        try:
+            return self._commit(events, partition_id, consumer_group)
+        except _POSSIBLY_EVENT_ERRORS as error:
+            if not _caused_by_events(error):
+                raise
+            failure = f"{type(error).__name__}: {error}"
+            first, last = events[0].sequence_number, events[-1].sequence_number
+            if len(events) == 1:
+                logger.warning(
+                    "partition %s, sequence number %d fails alone (%s)", partition_id, first, failure
+                )
+                return self._commit(events, partition_id, consumer_group, _failed_alone(events[0], error))
+            logger.warning(
+                "partition %s, sequence numbers %d..%d: the batch fails because of its events (%s); "
+                "splitting it",
+                partition_id,
+                first,
+                last,
+                failure,
+            )
+        middle = len(events) // 2
+        head = self._process(events[:middle], partition_id, consumer_group)
+        return head + self._process(events[middle:], partition_id, consumer_group)
+
+    def _commit(
+        self,
+        events: Sequence[IncomingEvent],
+        partition_id: str,
+        consumer_group: str,
+        failure: Rejection | None = None,
+    ) -> BatchOutcome:
+        """The batch in one transaction; with `failure`, its one event becomes that failed item."""
         delivered = len(events)
-        with _collector_paused():
-            prepared = self._prepare(events)
+        if failure is None:
+            with _collector_paused():
+                prepared = self._prepare(events)
+        else:
+            prepared = _Prepared(self._no_events(), [failure])
         sink = self._sink()
         sink.ensure_dedupe_partitions(prepared.events.event_days)
         with sink.batch() as transaction:
@@ -140,7 +219,7 @@ class BatchProcessor:
                 if checkpoint is None or event.sequence_number > checkpoint
             ]
             if not fresh:
-                return BatchOutcome(0, 0, 0, delivered, datetime.now(UTC), None)
+                return BatchOutcome(0, 0, 0, delivered, datetime.now(UTC))
             if len(fresh) < delivered:
                 events, prepared = _after(events, prepared, fresh)
             name, archived = self._archive_batch(events, prepared.rejections, partition_id, consumer_group)
@@ -157,19 +236,24 @@ class BatchProcessor:
             failed=len(prepared.rejections),
             skipped_below_checkpoint=delivered - len(fresh),
             committed_at=datetime.now(UTC),
-            blob_name=name,
+            blob_names=(name,),
             failed_by_code=Counter(str(rejection.error_code) for rejection in prepared.rejections),
             canaries=canaries,
+            isolated=0 if failure is None else len(prepared.rejections),
         )
+
+    def _no_events(self) -> EventColumns:
+        columns, _ = to_columns([], [], self._rules.extra_fields)
+        return columns
 
     def _prepare(self, events: Sequence[IncomingEvent]) -> _Prepared:
         config = self.config
-        documents, positions, rejections = decode_bodies(
-            [event.body for event in events], config.max_event_bytes
-        )
-        documents, positions, invalid = self._validator.validate(documents, positions)
+        bodies = [event.body for event in events]
+        documents, positions, rejections = decode_bodies(bodies, config.max_event_bytes)
+        documents, positions, invalid = self._validator.validate(documents, positions, bodies)
         rejections += invalid
-        columns = to_columns(documents, positions, self._rules.extra_fields)
+        columns, unconvertible = to_columns(documents, positions, self._rules.extra_fields)
+        rejections += unconvertible
         in_range, out_of_range = event_time_rejections(
             columns,
             now_ms=int(time.time() * 1000),
@@ -196,7 +280,12 @@ class BatchProcessor:
             min(sequence_numbers),
             max(sequence_numbers),
         )
-        undecodable = {rejection.position for rejection in rejections if rejection.error_code in _NOT_JSON}
+        # Bodies that are not JSON, and events that failed alone (whatever broke), are kept in base64.
+        undecodable = {
+            rejection.position
+            for rejection in rejections
+            if rejection.error_code in UNDECODABLE or rejection.stage in _ISOLATED_STAGES
+        }
         return name, self._archive.store(name, events, partition_id, undecodable)
 
     def _write(
@@ -210,7 +299,11 @@ class BatchProcessor:
         valid, canaries = split_canaries(prepared.events, events)
         if canaries is not None:
             transaction.record_canaries(partition_id, canaries)
-        new_rows = transaction.claim_transactions(valid.transaction_ids, valid.event_days)
+        new_rows = (
+            transaction.claim_transactions(valid.transaction_ids, valid.event_days)
+            if len(valid)
+            else np.empty(0, dtype=np.int64)
+        )
         fresh = valid if len(new_rows) == len(valid) else valid.take(new_rows)
         if len(fresh):
             transaction.upsert_payment_metrics(payment_metrics(fresh), HISTOGRAM_BUCKETS)
@@ -269,13 +362,44 @@ def _after(
     return [events[position] for position in fresh], _Prepared(columns, rejections)
 
 
+def _caused_by_events(error: Exception) -> bool:
+    """Whether what the batch holds caused `error`, so that delivering it again would fail again.
+
+    So are values PostgreSQL refuses (class 22 data exceptions, 23 constraint violations, 54 program
+    limits such as an index row too large) and the value errors of the processor's own stages. An
+    unavailable or misconfigured dependency (connection lost, disk full, a missing table, Blob storage
+    down) is not: splitting cannot help there, and no event may become a failed item because of it.
+    """
+    if isinstance(error, psycopg.Error):
+        return isinstance(error, psycopg.DataError | psycopg.IntegrityError) or (
+            error.sqlstate or ""
+        ).startswith("54")
+    return True
+
+
+def _failed_alone(event: IncomingEvent, error: Exception) -> Rejection:
+    """The failed item of an event whose batch of one still fails: the exception is its reason."""
+    if isinstance(error, psycopg.IntegrityError):
+        stage, code = Stage.SINK, ErrorCode.CONSTRAINT_VIOLATION
+    elif isinstance(error, psycopg.Error):
+        stage, code = Stage.SINK, ErrorCode.UNSTORABLE_VALUE
+    else:
+        stage, code = Stage.PROCESS, ErrorCode.PROCESSING_FAILED
+    try:
+        transaction_id = readable_transaction_id(orjson.loads(event.body))
+    except orjson.JSONDecodeError:
+        transaction_id = None
+    message = f"the event fails when processed alone: {type(error).__name__}: {error}"
+    return Rejection(0, stage, code, message, transaction_id)
+
+
 def _failed_items(events: Sequence[IncomingEvent], rejections: list[Rejection]) -> FailedItemRows:
     sources = [events[rejection.position] for rejection in rejections]
     return FailedItemRows(
         raw_payload=[event.body for event in sources],
         stage=[str(rejection.stage) for rejection in rejections],
         error_code=[str(rejection.error_code) for rejection in rejections],
-        error_message=[rejection.message for rejection in rejections],
+        error_message=[storable_text(rejection.message) for rejection in rejections],
         sequence_number=[event.sequence_number for event in sources],
         offset=[None if event.offset is None else str(event.offset) for event in sources],
         enqueued_time=[event.enqueued_time for event in sources],

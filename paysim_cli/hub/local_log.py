@@ -109,7 +109,9 @@ def _unreadable(path: Path, cause: sqlite3.DatabaseError | None) -> PaysimError:
     return PaysimError(
         "hub_unreadable",
         f"{path} is not a paysim event log" + (f": {cause}" if cause else ""),
-        "recreate it with `paysim local reset --yes` then `paysim local up`",
+        "check that the path is the log's (event_log_path) and that no other program wrote to it; "
+        "only if it is damaged beyond use, `paysim local reset --yes` starts over (it deletes every "
+        "event, table and blob of the local stack)",
         exit_code=ExitCode.UNAVAILABLE,
     )
 
@@ -226,7 +228,8 @@ class LocalEventLog:
             raise HubError(
                 "hub_storage_error",
                 f"local event log {self.path}: {error}",
-                "check disk space and permissions; `paysim local reset --yes` recreates the log",
+                f"free disk space or fix the permissions of {self.path.parent}, then retry: the events "
+                "already in the log are kept",
             ) from error
 
     def _partition_index(self, partition_id: str) -> int:

@@ -1,4 +1,10 @@
-"""Azurite, Microsoft's Storage emulator (blob service), run from the project's npm install."""
+"""Azurite, Microsoft's Storage emulator (blob service), run from the project's npm install.
+
+Not crash-safe, and it cannot be made so cheaply: Azurite keeps its metadata in LokiJS, in memory, and
+saves it whole every 5 s, so a killed Azurite forgets the blobs of its last seconds although it had
+acknowledged them. Saving on every write costs a full save per write, which grows with the archive
+(docs/adr/0009). `paysim archive check` finds such gaps and `paysim archive repair` fills them from the hub.
+"""
 
 from __future__ import annotations
 
@@ -64,6 +70,7 @@ class Azurite:
             str(self.data_dir),
             "--skipApiVersionCheck",
             "--loose",
+            "--disableTelemetry",  # Azurite reports usage to Microsoft by default
         ]
         pid = start_service(
             command,

@@ -15,12 +15,16 @@ from paysim_cli.hub.amqp import process as amqp
 from paysim_cli.local import azurite, postgres
 from paysim_cli.local.processes import ensure_port_free, free_port, port_accepts
 from paysim_cli.local.state import (
+    PRIVATE_DIRECTORY,
     EndpointState,
     ProcessState,
     StackState,
+    ensure_postgres_password,
     load_state,
+    postgres_password,
     postgres_url,
     save_state,
+    secure_state_dir,
 )
 from paysim_cli.settings import Settings
 
@@ -49,6 +53,7 @@ def up(settings: Settings) -> StackReport:
     leaves nothing running that the next one would have to clean up.
     """
     with _stack_lock(settings.state_dir):
+        secure_state_dir(settings.state_dir, traverse_group=postgres.service_group())
         before = load_state(settings.state_dir)
         was_running = _running(settings, before)
         try:
@@ -111,10 +116,12 @@ def _stop_started(settings: Settings, state: StackState, was_running: set[str]) 
 
 
 def _up_postgres(settings: Settings, state: StackState) -> ProcessState:
-    server = postgres.EmbeddedPostgres(settings.state_dir / "postgres")
+    password = ensure_postgres_password(settings.state_dir)
+    server = postgres.EmbeddedPostgres(settings.state_dir / "postgres", password)
     pid = server.running_pid()
     port = server.running_port()
     if pid is not None and port is not None:
+        server.require_password(port)  # a stack started before passwords: upgraded while it runs
         return ProcessState(pid=pid, port=port)
     port = _choose_port(settings.postgres_port, state.postgres, "PostgreSQL", "PAYSIM_POSTGRES_PORT")
     return server.start(port)
@@ -190,7 +197,7 @@ def reset(settings: Settings, *, confirmed: bool) -> StackReport:
             exit_code=ExitCode.ABORTED,
         )
     down(settings)
-    for part in ("postgres", "azurite", "hub", "amqp", "runs"):
+    for part in ("postgres", "azurite", "hub", "amqp", "runs", "secrets"):
         shutil.rmtree(settings.state_dir / part, ignore_errors=True)
     save_state(settings.state_dir, StackState())
     return status(settings)
@@ -215,7 +222,7 @@ def _postgres_status(settings: Settings) -> ComponentStatus:
     pid, port = server.running_pid(), server.running_port()
     if pid is None or port is None:
         return ComponentStatus(name="postgres", healthy=False, detail="not running; run `paysim local up`")
-    problem = postgres.probe(postgres_url(port))
+    problem = postgres.probe(postgres_url(port, postgres_password(settings.state_dir)))
     return ComponentStatus(
         name="postgres",
         healthy=problem is None,
@@ -278,7 +285,7 @@ def _amqp_status(state: StackState) -> ComponentStatus:
 @contextmanager
 def _stack_lock(state_dir: Path) -> Iterator[None]:
     """Two `local up`/`down` at once would race on ports and pid files: serialize them."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
     with (state_dir / ".stack.lock").open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

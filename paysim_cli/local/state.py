@@ -1,4 +1,5 @@
-"""The state file `paysim local up` writes: what runs where, so other commands find it unconfigured."""
+"""The state directory `paysim local up` keeps: what runs where (so other commands find it unconfigured),
+and the local stack's secrets, readable by their owner alone."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from typing import Any
 from pydantic import BaseModel
 
 STATE_FILE = "stack.json"
+SECRETS_DIR = "secrets"
+POSTGRES_PASSWORD_FILE = "postgres_password"
+PRIVATE_DIRECTORY = 0o700
+PRIVATE_FILE = 0o600
+# With a group that must reach a service's data inside (the PostgreSQL service user under root): enter only.
+TRAVERSABLE_DIRECTORY = 0o710
 AZURITE_ACCOUNT = "devstoreaccount1"
 # Azurite's documented, public development key: not a secret.
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -54,11 +61,66 @@ def save_state(state_dir: Path, state: StackState) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(state.model_dump_json(indent=2), encoding="utf-8")
+    temporary.chmod(PRIVATE_FILE)
     os.replace(temporary, path)
 
 
-def postgres_url(port: int, database: str = "paysim") -> str:
-    return f"postgresql://postgres@127.0.0.1:{port}/{database}"
+def secure_state_dir(state_dir: Path, *, traverse_group: int | None = None) -> None:
+    """Make the state directory its owner's alone (0700), its secrets too (0700 directory, 0600 files).
+
+    With `traverse_group`, that group may enter the directory but not list it (0710): the service user
+    PostgreSQL runs as under root must reach its data directory inside.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    if traverse_group is None:
+        state_dir.chmod(PRIVATE_DIRECTORY)
+    else:
+        os.chown(state_dir, -1, traverse_group)
+        state_dir.chmod(TRAVERSABLE_DIRECTORY)
+    secrets = state_dir / SECRETS_DIR
+    if secrets.is_dir():
+        secrets.chmod(PRIVATE_DIRECTORY)
+        for secret in secrets.iterdir():
+            secret.chmod(PRIVATE_FILE)
+    if state_path(state_dir).exists():
+        state_path(state_dir).chmod(PRIVATE_FILE)
+
+
+def postgres_password(state_dir: Path) -> str | None:
+    """The local PostgreSQL's password, None before `local up` generated one."""
+    try:
+        return (state_dir / SECRETS_DIR / POSTGRES_PASSWORD_FILE).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+
+
+def ensure_postgres_password(state_dir: Path) -> str:
+    """The local PostgreSQL's password, generated (and kept, mode 0600) the first time."""
+    existing = postgres_password(state_dir)
+    if existing:
+        return existing
+    import secrets
+
+    directory = state_dir / SECRETS_DIR
+    directory.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+    directory.chmod(PRIVATE_DIRECTORY)
+    password = secrets.token_urlsafe(24)  # URL-safe: it goes into postgresql:// URLs as it is
+    path = directory / POSTGRES_PASSWORD_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.unlink(missing_ok=True)
+    # Created 0600, never readable by anyone else for a moment.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(password + "\n")
+    os.replace(temporary, path)
+    return password
+
+
+def postgres_url(port: int, password: str | None, database: str = "paysim") -> str:
+    """The local PostgreSQL's URL, as the superuser; without a password only for a stack not yet
+    upgraded from trust authentication (`local up` does that)."""
+    user = "postgres" if password is None else f"postgres:{password}"
+    return f"postgresql://{user}@127.0.0.1:{port}/{database}"
 
 
 def azurite_connection_string(port: int) -> str:
@@ -73,7 +135,7 @@ def local_stack_settings(state_dir: Path) -> dict[str, Any]:
     state = load_state(state_dir)
     values: dict[str, Any] = {}
     if state.postgres is not None:
-        values["database_url"] = postgres_url(state.postgres.port)
+        values["database_url"] = postgres_url(state.postgres.port, postgres_password(state_dir))
         values["postgres_port"] = state.postgres.port
     if state.azurite is not None:
         values["blob_connection_string"] = azurite_connection_string(state.azurite.port)

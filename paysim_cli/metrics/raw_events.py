@@ -7,19 +7,17 @@ merchant dimension, so the archive is where per-merchant behaviour lives (docs/a
 
 from __future__ import annotations
 
-import gzip
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from paysim_cli.blob import blob_failure, container_client
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.contract import allowed_values, currency_exponents
 from paysim_pipeline.canary import is_canary_run
+from paysim_pipeline.sinks.blob import decode_raw_events
 
 if TYPE_CHECKING:
     pass
@@ -77,9 +75,8 @@ def _event_time_text(moment: datetime) -> str:
 
 
 def _bodies(archived: bytes) -> Iterator[Any]:
-    for line in gzip.decompress(archived).splitlines():
-        if line:
-            yield orjson.loads(line).get("body")
+    for envelope in decode_raw_events(archived):
+        yield envelope.get("body")
 
 
 def _count(scan: ActivityScan, seen: set[str], body: Any, window: tuple[str, str]) -> None:

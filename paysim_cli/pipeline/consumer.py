@@ -2,8 +2,10 @@
 
 Each partition it owns is read from the group's checkpoint on; a batch goes to the function, and only
 when the function returns is the hub checkpoint moved past it. A batch whose invocation raises is
-delivered again after a backoff, until it succeeds or the worker stops, so nothing is skipped: the
-pipeline's own checkpoint in PostgreSQL makes a redelivery change no total.
+delivered again after a backoff, until it succeeds, the worker stops or the partition goes to another
+worker, so nothing is skipped: the pipeline's own checkpoint in PostgreSQL makes a redelivery change no
+total. While it retries, the worker keeps renewing its leases and reporting, so the partition shows as
+retrying in the host's view instead of passing silently to another worker stuck on the same batch.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from paysim_cli.hub.local_log import LocalEventLog
@@ -46,6 +49,22 @@ class ConsumerPlan:
     lease_seconds: float = LEASE_SECONDS
     redelivery: RetryPolicy = REDELIVERY_POLICY
     source: HubTarget = HubTarget.LOCAL  # the local log, or Event Hubs through the SDK
+    # The worker's lease owner in the local log: a restarted worker keeps its predecessor's, so it takes
+    # the partitions back at once instead of waiting for their leases to expire.
+    owner_id: str | None = None
+
+
+@dataclass
+class PartitionRetry:
+    """A partition whose batch keeps failing: the host shows it as retrying until the batch returns."""
+
+    partition_id: str
+    worker: int
+    first_sequence_number: int
+    last_sequence_number: int
+    failing_since: datetime
+    failed_attempts: int
+    last_error: str
 
 
 @dataclass
@@ -63,6 +82,13 @@ class ConsumerStats:
     last_commit_at: float | None = None
     # The last sequence number delivered, per partition (the Event Hubs source's drain check uses it).
     delivered: dict[str, int] = field(default_factory=dict)
+    retrying: dict[str, PartitionRetry] = field(default_factory=dict)
+
+
+def retrying_partitions(stats: Iterable[ConsumerStats]) -> list[PartitionRetry]:
+    """Every worker's retrying partitions, longest failing first."""
+    retries = [retry for item in stats for retry in item.retrying.values()]
+    return sorted(retries, key=lambda retry: (retry.failing_since, retry.partition_id))
 
 
 def run_consumer(
@@ -75,13 +101,24 @@ def run_consumer(
 ) -> ConsumerStats:
     """Consume the group's partitions this worker owns until `should_stop`; its counters at the end.
 
-    `sleep` waits out a redelivery backoff; give one that returns early on stop (`Event.wait`).
+    `sleep` waits when there is nothing to deliver; give one that returns early on stop (`Event.wait`).
     """
-    consumer = LocalEventConsumer(LocalEventLog.open(plan.settings.event_log_path), plan.consumer_group)
+    consumer = LocalEventConsumer(
+        LocalEventLog.open(plan.settings.event_log_path), plan.consumer_group, owner_id=plan.owner_id
+    )
     try:
         return _ConsumerLoop(plan, function, consumer, should_stop, sleep, on_progress).run()
     finally:
         consumer.close()
+
+
+@dataclass
+class _Redelivery:
+    """A batch whose invocation failed, held for its partition until its backoff has passed."""
+
+    events: Sequence[ReceivedEvent]
+    attempt: int
+    due: float  # monotonic
 
 
 class _ConsumerLoop:
@@ -97,27 +134,35 @@ class _ConsumerLoop:
         self._plan, self._function, self._consumer = plan, function, consumer
         self._should_stop, self._sleep, self._on_progress = should_stop, sleep, on_progress
         self._stats = ConsumerStats(plan.worker)
-        self._delivery = BatchDelivery(plan, function, self._stats, should_stop, sleep)
+        self._delivery = BatchDelivery(plan, function, self._stats)
         self._owned: list[str] = []
+        self._redeliveries: dict[str, _Redelivery] = {}
         self._idle_turn = 0
+        self._next_claim = self._next_report = 0.0
 
     def run(self) -> ConsumerStats:
-        next_claim = next_report = 0.0
         while not self._should_stop():
-            now = time.monotonic()
-            if now >= next_claim:
-                self._owned = self._stats.partitions = self._consumer.claim_partitions(
-                    self._plan.lease_seconds
-                )
-                next_claim = now + CLAIM_INTERVAL_SECONDS
-            if self._on_progress is not None and now >= next_report:
-                self._on_progress(self._stats)
-                next_report = now + PROGRESS_INTERVAL_SECONDS
+            self._keep_up()
             self._turn()
         return self._stats
 
+    def _keep_up(self) -> None:
+        """Renew the leases (and rebalance) and report, each when it is due, retrying or not."""
+        now = time.monotonic()
+        if now >= self._next_claim:
+            self._owned = self._stats.partitions = self._consumer.claim_partitions(self._plan.lease_seconds)
+            self._next_claim = now + CLAIM_INTERVAL_SECONDS
+            for partition_id in set(self._redeliveries) - set(self._owned):
+                # Its new owner delivers the batch again from the group's checkpoint, and reports it.
+                del self._redeliveries[partition_id]
+                self._stats.retrying.pop(partition_id, None)
+        if self._on_progress is not None and now >= self._next_report:
+            self._on_progress(self._stats)
+            self._next_report = now + PROGRESS_INTERVAL_SECONDS
+
     def _turn(self) -> None:
-        """Deliver one batch from each owned partition that has events; when none has, wait on one."""
+        """One batch from each owned partition: a failed one again once its backoff has passed, else
+        the next events. A retrying partition holds up no other. When none had anything, wait."""
         if not self._owned:
             self._sleep(self._plan.max_wait_seconds)
             return
@@ -125,6 +170,12 @@ class _ConsumerLoop:
         for partition_id in self._owned:
             if self._should_stop():
                 return
+            redelivery = self._redeliveries.get(partition_id)
+            if redelivery is not None:
+                if time.monotonic() >= redelivery.due:
+                    self._deliver(partition_id, redelivery.events)
+                    delivered = True
+                continue
             events = self._consumer.receive(
                 partition_id, max_events=self._plan.batch_size, max_wait_seconds=0
             )
@@ -132,20 +183,35 @@ class _ConsumerLoop:
                 self._deliver(partition_id, events)
                 delivered = True
         if not delivered:
-            # Caught up everywhere: wait for new events on one partition, taking them in turn.
-            partition_id = self._owned[self._idle_turn % len(self._owned)]
-            self._idle_turn += 1
-            events = self._consumer.receive(
-                partition_id, max_events=self._plan.batch_size, max_wait_seconds=self._plan.max_wait_seconds
-            )
-            if events:
-                self._deliver(partition_id, events)
+            self._wait()
+
+    def _wait(self) -> None:
+        """Caught up everywhere: wait for new events on one partition (in turn) that is not retrying,
+        or, when all are, for the first backoff to pass (renewing the leases at least every second)."""
+        idle = [partition_id for partition_id in self._owned if partition_id not in self._redeliveries]
+        if not idle:
+            first_due = min(redelivery.due for redelivery in self._redeliveries.values())
+            self._sleep(max(0.0, min(first_due - time.monotonic(), CLAIM_INTERVAL_SECONDS)))
+            return
+        partition_id = idle[self._idle_turn % len(idle)]
+        self._idle_turn += 1
+        events = self._consumer.receive(
+            partition_id, max_events=self._plan.batch_size, max_wait_seconds=self._plan.max_wait_seconds
+        )
+        if events:
+            self._deliver(partition_id, events)
 
     def _deliver(self, partition_id: str, events: Sequence[ReceivedEvent]) -> None:
-        """Invoke the function until it returns, then checkpoint; on stop, leave the batch unconfirmed."""
+        """Invoke the function once; checkpoint when it returned, else hold the batch for a retry."""
         context = PartitionContext(self._plan.settings.eventhub_name, self._plan.consumer_group, partition_id)
-        if not self._delivery.deliver(context, events):
+        if not self._delivery.attempt(context, events):
+            previous = self._redeliveries.get(partition_id)
+            attempt = 0 if previous is None else previous.attempt + 1
+            self._redeliveries[partition_id] = _Redelivery(
+                events, attempt, time.monotonic() + self._delivery.backoff(attempt)
+            )
             return
+        self._redeliveries.pop(partition_id, None)
         last = events[-1]
         try:
             self._consumer.checkpoint(partition_id, last.sequence_number, last.offset)
@@ -157,54 +223,78 @@ class _ConsumerLoop:
 
 
 class BatchDelivery:
-    """Invokes the function with a batch until it returns, counting and timing what it delivers.
+    """Invokes the function with a batch, counting and timing what it delivers and what keeps failing.
 
     Shared by both sources: the caller checkpoints (the local log, or the Blob checkpoint store) only
-    when `deliver` says the function returned.
+    when an invocation returned, and delivers a failed batch again after `backoff(attempt)`.
     """
 
-    def __init__(
-        self,
-        plan: ConsumerPlan,
-        function: HostedFunction,
-        stats: ConsumerStats,
-        should_stop: Callable[[], bool],
-        sleep: Callable[[float], object],
-    ) -> None:
+    def __init__(self, plan: ConsumerPlan, function: HostedFunction, stats: ConsumerStats) -> None:
         self._plan, self._function, self._stats = plan, function, stats
-        self._should_stop, self._sleep = should_stop, sleep
         self._jitter = random.Random(plan.worker)
 
-    def deliver(self, context: PartitionContext, events: Sequence[ReceivedEvent]) -> bool:
-        """True once the function returned for the batch; False when the host stopped first."""
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before delivering a batch again after its `attempt`-th failure (from 0)."""
+        return self._plan.redelivery.delay(attempt, self._jitter)
+
+    def attempt(self, context: PartitionContext, events: Sequence[ReceivedEvent]) -> bool:
+        """Invoke the function once with the batch: True when it returned, False when it raised."""
         stats = self._stats
         if stats.first_batch_at is None:
             stats.first_batch_at = time.time()
-        attempt = 0
-        while True:
-            try:
-                invoke(self._function, events, context)
-                break
-            except Exception as error:  # noqa: BLE001 - as in the Functions host, any exception fails the invocation
-                stats.failed_invocations += 1
-                stats.last_error = f"{type(error).__name__}: {error}"
-                logger.warning(
-                    "partition %s, sequence numbers %d..%d: invocation failed (%s); redelivering",
-                    context.partition_id,
-                    events[0].sequence_number,
-                    events[-1].sequence_number,
-                    stats.last_error,
-                )
-                self._sleep(self._plan.redelivery.delay(attempt, self._jitter))
-                attempt += 1
-                if self._should_stop():
-                    return False
+        try:
+            invoke(self._function, events, context)
+        except Exception as error:  # noqa: BLE001 - as in the Functions host, any exception fails the invocation
+            self._failed(context.partition_id, events, f"{type(error).__name__}: {error}")
+            return False
+        stats.retrying.pop(context.partition_id, None)
         stats.last_commit_at = time.time()
         stats.events += len(events)
         stats.batches += 1
         stats.delivered[context.partition_id] = events[-1].sequence_number
         self._record_latency(events, stats.last_commit_at)
         return True
+
+    def deliver(
+        self,
+        context: PartitionContext,
+        events: Sequence[ReceivedEvent],
+        *,
+        should_stop: Callable[[], bool],
+        sleep: Callable[[float], object],
+        still_owned: Callable[[str], bool],
+    ) -> bool:
+        """Invoke until the function returns (True), retrying in place with backoff; False when the
+        host stops first or `still_owned(partition_id)` says the partition went to another worker."""
+        attempt = 0
+        while not self.attempt(context, events):
+            sleep(self.backoff(attempt))
+            attempt += 1
+            if should_stop():
+                return False  # still retrying: the final report shows it
+            if not still_owned(context.partition_id):
+                self._stats.retrying.pop(context.partition_id, None)  # the new owner reports it now
+                return False
+        return True
+
+    def _failed(self, partition_id: str, events: Sequence[ReceivedEvent], error: str) -> None:
+        stats = self._stats
+        stats.failed_invocations += 1
+        stats.last_error = error
+        first, last = events[0].sequence_number, events[-1].sequence_number
+        retry = stats.retrying.get(partition_id)
+        if retry is None or (retry.first_sequence_number, retry.last_sequence_number) != (first, last):
+            retry = PartitionRetry(partition_id, stats.worker, first, last, datetime.now(UTC), 0, error)
+            stats.retrying[partition_id] = retry
+        retry.failed_attempts += 1
+        retry.last_error = error
+        logger.warning(
+            "partition %s, sequence numbers %d..%d: invocation failed (%s); redelivering",
+            partition_id,
+            first,
+            last,
+            error,
+        )
 
     def _record_latency(self, events: Sequence[ReceivedEvent], committed_at: float) -> None:
         """Commit time minus each event's intended send time, per run; events without it are not timed."""

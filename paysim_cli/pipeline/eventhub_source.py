@@ -17,8 +17,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from paysim_cli.blob import blob_not_configured, container_client
-from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.blob import blob_failure, blob_not_configured, container_client
+from paysim_cli.errors import PaysimError
 from paysim_cli.hub.eventhubs import _create_client, _mapped_errors, _received, hub_error_from
 from paysim_cli.pipeline.consumer import PROGRESS_INTERVAL_SECONDS, BatchDelivery, ConsumerPlan, ConsumerStats
 from paysim_cli.pipeline.host import PartitionLag
@@ -43,12 +43,7 @@ logger = logging.getLogger(__name__)
 
 
 def _blob_unavailable(error: Exception) -> PaysimError:
-    return PaysimError(
-        "blob_unavailable",
-        f"the Event Hubs checkpoint store is not reachable: {type(error).__name__}: {error}",
-        "check blob_connection_string / blob_account_url (paysim local up starts Azurite)",
-        exit_code=ExitCode.EXTERNAL,
-    )
+    return blob_failure(error, "the Event Hubs checkpoint store")
 
 
 def prepare_checkpoint_store(settings: Settings) -> None:
@@ -105,7 +100,6 @@ def run_eventhub_consumer(
         partition_ownership_expiration_interval=OWNERSHIP_EXPIRY_SECONDS,
     )
     stats = ConsumerStats(plan.worker)
-    delivery = BatchDelivery(plan, function, stats, should_stop, sleep)
     owned: set[str] = set()
     next_report = [0.0]
 
@@ -116,12 +110,22 @@ def run_eventhub_consumer(
             on_progress(stats)
             next_report[0] = now + PROGRESS_INTERVAL_SECONDS
 
+    def still_owned(partition_id: str) -> bool:
+        # The SDK renews ownership itself and closes a partition it lost (on_partition_close).
+        report()
+        return partition_id in owned
+
+    delivery = BatchDelivery(plan, function, stats)
+
     def on_event_batch(partition: SdkPartitionContext, batch: list[EventData]) -> None:
         # Called on this thread, one partition after another: one invocation at a time, as locally.
         if batch and not should_stop():
             events = [_received(data, partition.partition_id) for data in batch]
             context = PartitionContext(partition.eventhub_name, plan.consumer_group, partition.partition_id)
-            if delivery.deliver(context, events):
+            # The SDK calls back one partition after another: the retry must happen here, in place.
+            if delivery.deliver(
+                context, events, should_stop=should_stop, sleep=sleep, still_owned=still_owned
+            ):
                 partition.update_checkpoint(batch[-1])
         report()
 

@@ -1,46 +1,79 @@
-"""`paysim pipeline run` as a service: worker processes host the function over the local event log.
+"""`paysim pipeline run` as a service: a supervised pool of worker processes hosts the function over
+the local event log (or Event Hubs).
 
 The workers share the consumer group through the log's partition leases; the parent collects their
-counters, measures the group's lag from the hub's checkpoints, and stops them on request, on Ctrl-C
-or, with `until_drained`, once every partition has stayed caught up for a grace period.
+counters, restarts a worker that crashed, measures the group's lag from the hub's checkpoints, and
+stops them on request, on Ctrl-C or, with `until_drained`, once every partition has stayed caught up
+for a grace period.
 """
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import math
-import queue
+import os
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.errors import PaysimError
 from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.hub.operations import describe_hub
 from paysim_cli.hub.targets import HubTarget
-from paysim_cli.interrupts import Interruption, leave_stop_signals_to_parent, stop_on_signals
+from paysim_cli.interrupts import Interruption, stop_on_signals
 from paysim_cli.logs import configure_worker_logging
 from paysim_cli.migrations.engine import require_migrated
-from paysim_cli.pipeline.consumer import ConsumerPlan, ConsumerStats, run_consumer
+from paysim_cli.pipeline.consumer import (
+    ConsumerPlan,
+    ConsumerStats,
+    PartitionRetry,
+    retrying_partitions,
+    run_consumer,
+)
 from paysim_cli.pipeline.loader import DEFAULT_FUNCTION_DIR, app_settings, load_function, script_path
 from paysim_cli.pipeline.request import PipelineRequest
+from paysim_cli.secrets import mask_secrets
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.latency import LatencyHistogram, LatencySummary
-from paysim_cli.worker_process import reporting_errors
+from paysim_cli.worker_process import (
+    RestartBudget,
+    WorkerChannel,
+    WorkerExit,
+    WorkerMessage,
+    WorkerPool,
+    reported_error,
+)
 
 if TYPE_CHECKING:
-    from multiprocessing.synchronize import Event
-
     from paysim_cli.pipeline.eventhub_source import EventHubLag
 
 POLL_SECONDS = 0.5
 EVENTHUB_LAG_SECONDS = 1.0
 # How long stopping waits for workers to finish the invocation in flight before killing them.
 STOP_TIMEOUT_SECONDS = 60.0
+
+logger = logging.getLogger(__name__)
+# What every worker imports anyway (the shipped Function app's too), loaded once by the fork server.
+WORKER_MODULES = {
+    HubTarget.LOCAL: (
+        "paysim_cli.pipeline.consumer",
+        "paysim_cli.pipeline.loader",
+        "paysim_pipeline.processor",
+    ),
+    HubTarget.EVENTHUB: (
+        "paysim_cli.pipeline.consumer",
+        "paysim_cli.pipeline.loader",
+        "paysim_pipeline.processor",
+        "paysim_cli.pipeline.eventhub_source",
+        "azure.eventhub",
+        "azure.eventhub.extensions.checkpointstoreblob",
+    ),
+}
 
 HostStatus = Literal["drained", "interrupted", "timed_out"]
 
@@ -65,6 +98,8 @@ class HostProgress(BaseModel):
 
     elapsed: float
     workers_ready: int
+    restarts: int = 0  # crashed workers started again
+    last_crash: str | None = None
     events: int
     batches: int
     failed_invocations: int
@@ -72,6 +107,7 @@ class HostProgress(BaseModel):
     lag: int
     partitions: list[PartitionLag]
     latency_ms: LatencySummary
+    retrying: list[PartitionRetry] = Field(default_factory=list)  # partitions whose batch keeps failing
 
 
 class PipelineReport(BaseModel):
@@ -96,10 +132,21 @@ class PipelineReport(BaseModel):
     latency_ms: LatencySummary
     runs: list[RunLatency]
     interrupted_by: str | None = None  # SIGINT or SIGTERM when status is interrupted
+    retrying: list[PartitionRetry] = Field(default_factory=list)  # still failing when the host stopped
+    restarts: int = 0
+    last_crash: str | None = None
 
 
 class PipelineHost:
-    """The worker processes and what they report. Use as a context manager: leaving it stops them."""
+    """The supervised worker processes and what they report. Use as a context manager: leaving it
+    stops them.
+
+    A worker that crashes once the function app has loaded (killed, out of memory, an unexpected error)
+    is started again after a backoff, under the same lease owner id, so it takes its partitions back at
+    once and resumes from their checkpoints; more crashes than `request.restarts` allows within its
+    window end the host (`worker_restart_limit`). Before any worker has loaded the app, a failure is
+    final: every restart would fail the same way.
+    """
 
     def __init__(self, settings: Settings, request: PipelineRequest) -> None:
         self.settings, self.request = settings, request
@@ -118,6 +165,7 @@ class PipelineHost:
             self._eventhub_lag = EventHubLag(settings, self.consumer_group)
         else:
             LocalEventLog.open(settings.event_log_path).close()
+        host_id = uuid.uuid4().hex[:12]
         self._plans = [
             ConsumerPlan(
                 worker=worker,
@@ -128,15 +176,20 @@ class PipelineHost:
                 batch_size=request.batch_size,
                 max_wait_seconds=request.max_wait_ms / 1000,
                 source=request.source,
+                owner_id=f"paysim-host-{host_id}-{worker}",
             )
             for worker in range(request.workers)
         ]
-        self._processes: list[Any] = []
-        self._messages: Any = None
-        self._stop: Event | None = None
-        self._stats: dict[int, ConsumerStats] = {}
-        self._finished: set[int] = set()
+        self.pid_file = host_pid_file(settings.state_dir, os.getpid())
+        self._pool: WorkerPool | None = None
+        self._budget = RestartBudget(request.restarts)
+        self._stats: dict[int, ConsumerStats] = {}  # each worker's running process
+        self._retired: list[ConsumerStats] = []  # worker processes that ended
+        self._failures: dict[int, PaysimError] = {}  # an error report, acted on at the worker's exit
         self._ready: set[int] = set()
+        self._app_loaded = False
+        self._stopping = False
+        self._last_crash: str | None = None
         self._started = 0.0
         self._max_lag = 0
         # Since when (monotonic) every partition has been caught up; None while any lags.
@@ -156,51 +209,49 @@ class PipelineHost:
             self._eventhub_lag.close()
 
     def start(self) -> None:
-        """Spawn the workers (no state shared by fork); each loads the function app itself."""
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        self._messages = context.Queue()
-        self._stop = context.Event()
-        self._processes = [
-            context.Process(
-                target=_consumer_main,
-                args=(plan, self._messages, self._stop),
-                name=f"paysim-pipeline-{plan.worker}",
-            )
-            for plan in self._plans
-        ]
+        """Spawn the workers; each loads the function app itself."""
+        self._pool = WorkerPool(
+            _consumer_main,
+            self._plans,
+            name="paysim-pipeline",
+            hint="its traceback is above; rerun with --workers 1 to narrow it down",
+            preload=WORKER_MODULES[self.request.source],
+            pid_file=self.pid_file,
+        )
         self._started = time.monotonic()
-        for process in self._processes:
-            process.start()
+        self._pool.start()
+
+    def worker_pids(self) -> dict[int, int]:
+        """The pid of each worker process running now (also in `pid_file`, for other processes)."""
+        return self._pool.pids() if self._pool is not None else {}
 
     def poll(self, timeout: float = POLL_SECONDS) -> HostProgress:
-        """Collect the workers' reports for up to `timeout` seconds; the progress so far, with the lag."""
+        """Collect the workers' reports for up to `timeout` seconds, restarting crashed workers; the
+        progress so far, with the lag."""
+        self._collect(timeout)
+        return self._progress()
+
+    def _collect(self, timeout: float) -> None:
+        assert self._pool is not None, "start the host first"
         deadline = time.monotonic() + timeout
         while True:
-            remaining = deadline - time.monotonic()
-            try:
-                message = (
-                    self._messages.get(timeout=remaining) if remaining > 0 else self._messages.get_nowait()
-                )
-            except queue.Empty:
-                break
-            self._receive(*message)
-        self._check_workers()
-        return self._progress()
+            for message in self._pool.receive(max(0.0, deadline - time.monotonic())):
+                self._receive(message)
+            if time.monotonic() >= deadline:
+                return
 
     def wait_ready(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         """Wait until every worker has loaded the function app (`worker_not_ready` after `timeout`)."""
         deadline = time.monotonic() + timeout
-        while len(self._ready) < len(self._processes):
+        while len(self._ready) < self.request.workers:
             if time.monotonic() >= deadline:
                 raise PaysimError(
                     "worker_not_ready",
-                    f"{len(self._processes) - len(self._ready)} pipeline workers did not load the function "
-                    f"app within {timeout:.0f} s",
+                    f"{self.request.workers - len(self._ready)} pipeline workers did not load the "
+                    f"function app within {timeout:.0f} s",
                     "import the app by hand (`python -c 'import function_app'` in its directory) to see why",
                 )
-            self.poll(POLL_SECONDS)
+            self._collect(POLL_SECONDS)
 
     def run_until(
         self,
@@ -228,36 +279,60 @@ class PipelineHost:
 
     def stop(self, status: HostStatus, interrupted_by: str | None = None) -> PipelineReport:
         """Let the workers finish their invocations in flight, collect their counters, report."""
-        if self._stop is not None:
-            self._stop.set()
+        assert self._pool is not None, "start the host first"
+        self._stopping = True
+        self._pool.stop()
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        while len(self._finished) < len(self._processes) and time.monotonic() < deadline:
-            self.poll(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+        while self._pool.running() and (remaining := deadline - time.monotonic()) > 0:
+            self._collect(min(POLL_SECONDS, remaining))
         self._shut_down()
         return self._report(status).model_copy(update={"interrupted_by": interrupted_by})
 
-    def _receive(self, kind: str, worker: int, payload: Any) -> None:
-        if kind == "ready":
+    def _receive(self, message: WorkerMessage) -> None:
+        worker, payload = message.worker, message.payload
+        if message.kind == "ready":
             self._ready.add(worker)
-        elif kind in ("progress", "result"):
+            self._app_loaded = True
+        elif message.kind in ("progress", "result"):
             self._stats[worker] = payload
-            if kind == "result":
-                self._finished.add(worker)
-        else:
-            code, message, hint, exit_code = payload
-            raise PaysimError(
-                code, f"pipeline worker {worker}: {message}", hint, exit_code=ExitCode(exit_code)
-            )
+        elif message.kind == "error":
+            self._failures[worker] = reported_error(payload, f"pipeline worker {worker}")
+        elif message.kind == "exited":
+            self._ended(worker, payload)
 
-    def _check_workers(self) -> None:
-        """A worker that died without a word (killed, out of memory) is an error."""
-        for worker, process in enumerate(self._processes):
-            if process.exitcode not in (None, 0) and worker not in self._finished:
-                raise PaysimError(
-                    "worker_crashed",
-                    f"pipeline worker {worker} exited with status {process.exitcode}",
-                    "see its output above; rerun with --workers 1 --traceback to narrow it down",
-                )
+    def _ended(self, worker: int, ended: WorkerExit) -> None:
+        """A worker process ended: as asked, or a crash to restart from (or to give up on)."""
+        assert self._pool is not None
+        self._ready.discard(worker)
+        stats = self._stats.pop(worker, None)
+        if stats is not None:
+            self._retired.append(stats)
+        failure = self._failures.pop(worker, None)
+        if self._stopping:
+            if failure is not None:
+                self._last_crash = failure.message
+            return
+        cause = failure or ended.crash(
+            f"pipeline worker {worker}", "see its output above; rerun with --workers 1 to narrow it down"
+        )
+        self._last_crash = cause.message
+        if not self._app_loaded:
+            raise cause
+        delay = self._budget.delay(worker, time.monotonic())
+        policy = self._budget.policy
+        if delay is None:
+            raise PaysimError(
+                "worker_restart_limit",
+                f"pipeline workers crashed {self._budget.recent} times within {policy.window_seconds:g} s, "
+                f"more than the {policy.limit} restarts allowed; the last: {cause.message}",
+                cause.hint or "see the workers' output above",
+                exit_code=cause.exit_code,
+            )
+        logger.warning(mask_secrets(f"{cause.message}; restarting it in {delay:.2f} s"))
+        self._pool.restart(worker, after=delay)
+
+    def _all_stats(self) -> list[ConsumerStats]:
+        return [*self._retired, *self._stats.values()]
 
     def _read_lag(self) -> list[PartitionLag]:
         """Each partition's last enqueued sequence number against the group's checkpoint."""
@@ -283,10 +358,12 @@ class PipelineHost:
         self._partitions = self._read_lag()
         lag = sum(partition.lag for partition in self._partitions)
         self._max_lag = max(self._max_lag, lag)
-        stats = list(self._stats.values())
+        stats = self._all_stats()
         return HostProgress(
             elapsed=round(time.monotonic() - self._started, 3),
             workers_ready=len(self._ready),
+            restarts=self._budget.restarts,
+            last_crash=self._last_crash,
             events=sum(item.events for item in stats),
             batches=sum(item.batches for item in stats),
             failed_invocations=sum(item.failed_invocations for item in stats),
@@ -294,6 +371,7 @@ class PipelineHost:
             lag=lag,
             partitions=self._partitions,
             latency_ms=_merged(stats, None).summary(),
+            retrying=retrying_partitions(stats),
         )
 
     def _drained(self, progress: HostProgress) -> bool:
@@ -308,24 +386,12 @@ class PipelineHost:
 
     def _shut_down(self) -> None:
         """Stop the workers; those still running after the timeout are killed."""
-        if self._stop is not None:
-            self._stop.set()
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        while any(process.is_alive() for process in self._processes) and time.monotonic() < deadline:
-            # A worker exits only once what it queued is read: keep reading, discarding.
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    self._messages.get_nowait()
-            for process in self._processes:
-                process.join(0.05)
-        for process in self._processes:
-            if process.is_alive():
-                process.kill()
-                process.join()
+        if self._pool is not None:
+            self._pool.shutdown(STOP_TIMEOUT_SECONDS)
 
     def _report(self, status: HostStatus) -> PipelineReport:
         progress = self._progress()
-        stats = list(self._stats.values())
+        stats = self._all_stats()
         starts = [item.first_batch_at for item in stats if item.first_batch_at is not None]
         ends = [item.last_commit_at for item in stats if item.last_commit_at is not None]
         busy = max(ends) - min(starts) if starts and ends else 0.0
@@ -353,6 +419,9 @@ class PipelineHost:
             partitions=progress.partitions,
             latency_ms=progress.latency_ms,
             runs=runs,
+            retrying=progress.retrying,
+            restarts=progress.restarts,
+            last_crash=progress.last_crash,
         )
 
 
@@ -380,29 +449,28 @@ def run_pipeline(
         return host.stop(status, interrupted.signal_name if status == "interrupted" else None)
 
 
-def _consumer_main(plan: ConsumerPlan, messages: Any, stop: Event) -> None:
+def host_pid_file(state_dir: Path, host_pid: int) -> Path:
+    """Where a running host keeps its own and its workers' pids (removed when it stops)."""
+    return state_dir / "pipeline" / f"host-{host_pid}.json"
+
+
+def _consumer_main(channel: WorkerChannel, plan: ConsumerPlan) -> None:
     """A worker process: export the app settings, load the function, consume until told to stop."""
-    import os
-
-    leave_stop_signals_to_parent()
     configure_worker_logging(f"pipeline worker {plan.worker}")
-    with reporting_errors(
-        messages, plan.worker, "its traceback is above; rerun with --workers 1 to narrow it down"
-    ):
-        os.environ.update(app_settings(plan.settings, plan.consumer_group))
-        function = load_function(plan.function_dir, plan.function_name)
-        messages.put(("ready", plan.worker, None))
-        if plan.source is HubTarget.EVENTHUB:
-            from paysim_cli.pipeline.eventhub_source import run_eventhub_consumer
+    os.environ.update(app_settings(plan.settings, plan.consumer_group))
+    function = load_function(plan.function_dir, plan.function_name)
+    channel.post("ready")
+    if plan.source is HubTarget.EVENTHUB:
+        from paysim_cli.pipeline.eventhub_source import run_eventhub_consumer
 
-            consume = run_eventhub_consumer
-        else:
-            consume = run_consumer
-        stats = consume(
-            plan,
-            function,
-            should_stop=stop.is_set,
-            sleep=stop.wait,
-            on_progress=lambda progress: messages.put(("progress", plan.worker, progress)),
-        )
-        messages.put(("result", plan.worker, stats))
+        consume = run_eventhub_consumer
+    else:
+        consume = run_consumer
+    stats = consume(
+        plan,
+        function,
+        should_stop=channel.should_stop,
+        sleep=channel.sleep,
+        on_progress=lambda progress: channel.post("progress", progress),
+    )
+    channel.post("result", stats)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from paysim_cli.hub.targets import HubTarget
 from paysim_cli.simulator.request import Workers
+from paysim_cli.worker_process import RestartPolicy
 
 DEFAULT_FUNCTION_NAME = "process_payment_events"
 
@@ -29,3 +30,4 @@ class PipelineRequest(BaseModel):
     until_drained: bool = False
     source: HubTarget = HubTarget.LOCAL
     drain_grace_seconds: float = Field(1.0, ge=0)
+    restarts: RestartPolicy = RestartPolicy()

@@ -9,7 +9,9 @@ fraud per window and dimensions) and `failed_items.run_id`. A finished pipeline 
 - duplicates dropped = its duplicates for a run on the local log, whose publishes are all-or-nothing;
   at least its duplicates on Event Hubs, where a producer retry after a partly acknowledged publish
   delivers extra identical copies the manifest cannot count (the dedupe drops them too);
-- fraud counted = the manifest's fraud events.
+- fraud counted = the manifest's fraud events;
+- the raw-events archive holds every event the run delivered (once per partition and sequence number;
+  at least as many on Event Hubs, for the same reason as duplicates); unless `archive` is off.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from pydantic import BaseModel, ValidationError
 from paysim_cli.db import connect
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.migrations.engine import require_migrated
-from paysim_cli.output import to_jsonable
 from paysim_cli.runs.catalog import record_verification, run_not_found
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.manifest import RunManifest
@@ -48,7 +49,9 @@ class Check(BaseModel):
 class Difference(BaseModel):
     """One cell or total that does not reconcile."""
 
-    kind: Literal["total", "missing_window", "unexpected_window", "window_count", "window_amount"]
+    kind: Literal[
+        "total", "missing_window", "unexpected_window", "window_count", "window_amount", "unreadable_blob"
+    ]
     subject: str
     expected: int
     actual: int
@@ -64,6 +67,7 @@ class ReconciliationReport(BaseModel):
     duplicates_dropped: int
     first_commit_at: datetime | None
     last_commit_at: datetime | None
+    archived: int | None  # the run's events in the raw archive; None when not checked
     checks: list[Check]
     differences: list[Difference]
     failed_item_codes: dict[str, int] = {}  # the run's failed items by error code
@@ -87,17 +91,21 @@ class ReconciliationFailed(PaysimError):
             + (f"; and {more} more" if more > 0 else ""),
             _failure_hint(reconciliation),
             exit_code=ExitCode.VERIFY_FAILED,
+            report=report,
         )
-        self.report = report
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "report": to_jsonable(self.report)}
 
 
 def _failure_hint(reconciliation: ReconciliationReport) -> str:
+    archive_gaps = any(check.name == "archive" and not check.passed for check in reconciliation.checks)
     hint = (
         "wait until the pipeline has drained (`paysim hub info` shows the lag), then verify again; "
-        "a difference that stays is a pipeline bug"
+        + (
+            "`paysim archive check` shows which ranges the archive misses, `paysim archive repair` "
+            "fills them from the hub; "
+            if archive_gaps
+            else ""
+        )
+        + "a difference that stays is a pipeline bug"
     )
     if not reconciliation.failed_item_codes:
         return hint
@@ -125,8 +133,11 @@ def load_manifest(settings: Settings, run_id: str) -> tuple[Path, RunManifest]:
         ) from error
 
 
-def verify_run(settings: Settings, run_id: str) -> ReconciliationReport:
-    """Reconcile run `run_id`'s manifest with the pipeline's tables; the report lists every difference."""
+def verify_run(
+    settings: Settings, run_id: str, *, archive: bool = True, consumer_group: str | None = None
+) -> ReconciliationReport:
+    """Reconcile run `run_id`'s manifest with the pipeline's tables and (unless `archive` is off) its
+    raw-events archive, under `consumer_group` (default: the setting's); every difference is listed."""
     import psycopg
 
     path, manifest = load_manifest(settings, run_id)
@@ -193,6 +204,17 @@ def verify_run(settings: Settings, run_id: str) -> ReconciliationReport:
         )
     )
     differences += window_differences
+    archived = None
+    if archive:
+        check, unreadable, archived = _archive_check(settings, manifest, consumer_group, exact_duplicates)
+        checks.append(check)
+        differences += unreadable
+        if not check.passed:
+            differences.append(
+                Difference(
+                    kind="total", subject=f"archive ({check.rule})", expected=check.expected, actual=archived
+                )
+            )
     record_verification(
         settings,
         run_id,
@@ -213,10 +235,36 @@ def verify_run(settings: Settings, run_id: str) -> ReconciliationReport:
         duplicates_dropped=duplicates,
         first_commit_at=first_commit,
         last_commit_at=last_commit,
+        archived=archived,
         checks=checks,
         differences=differences,
         failed_item_codes=failed_codes,
     )
+
+
+def _archive_check(
+    settings: Settings, manifest: RunManifest, consumer_group: str | None, exact: bool
+) -> tuple[Check, list[Difference], int]:
+    """The run's events in the archive against what it delivered, and each blob that cannot be read."""
+    from paysim_cli.reconcile.archive import archived_run_events
+
+    found = archived_run_events(settings, manifest.run_id, manifest.started_at, consumer_group)
+    check = _check(
+        "archive",
+        "= events sent, in the raw archive" if exact else ">= events sent, in the raw archive (lower bound)",
+        manifest.totals.delivered,
+        found.events,
+        at_least=not exact,
+    )
+    unreadable = [
+        Difference(
+            kind="unreadable_blob", subject=f"raw-events blob {name} cannot be read", expected=1, actual=0
+        )
+        for name in found.unreadable_blobs
+    ]
+    if unreadable:
+        check = check.model_copy(update={"passed": False})
+    return check, unreadable, found.events
 
 
 def _check(name: str, rule: str, expected: int, actual: int, *, at_least: bool = False) -> Check:

@@ -169,6 +169,8 @@ class RunManifest(BaseModel):
     windows: list[WindowCell]
     undelivered_file: Path | None = None
     output_file: Path | None = None
+    # Workers whose process failed mid-run: what they published is not counted here.
+    failed_workers: list[int] = []
 
 
 def profile_reference(name: str, path: Path) -> ProfileReference:

@@ -103,10 +103,11 @@ class WorkerResult:
     counts: ManifestCounts
     planned: int
     target_rate: float
-    stopped: str  # completed, interrupted or target_error
+    stopped: str  # completed, interrupted, target_error or worker_failed
     error: str | None = None
     reloads: int = 0
     warnings: list[str] = field(default_factory=list)
+    failure: PaysimError | None = None  # worker_failed: why the worker's process ended the run
 
 
 class ProfileWatcher:

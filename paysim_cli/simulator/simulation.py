@@ -232,9 +232,12 @@ def _write_manifest(
         finished_at=finished_at,
         undelivered_file=undelivered if undelivered.exists() else None,
         output_file=run.request.output,
+        failed_workers=[result.progress.worker for result in results if result.failure is not None],
     )
-    write_manifest(manifest, run.run_dir / MANIFEST_FILE)
-    logger.info("run %s: manifest written to %s", run.run_id, run.run_dir / MANIFEST_FILE)
+    manifest_path = run.run_dir / MANIFEST_FILE
+    write_manifest(manifest, manifest_path)
+    logger.info("run %s: manifest written to %s", run.run_id, manifest_path)
+    _raise_worker_failure(results, manifest_path)
     return manifest
 
 
@@ -391,9 +394,28 @@ def _execute(
         publisher.close()
 
 
+def _raise_worker_failure(results: list[WorkerResult], manifest: Path) -> None:
+    """A worker process that failed mid-run ends it with its error, once the manifest says what the
+    others delivered (see simulator/workers.py: a simulate worker is not restarted)."""
+    failed = [result for result in results if result.failure is not None]
+    if not failed:
+        return
+    failure = failed[0].failure
+    assert failure is not None
+    counted = sum(result.progress.sent for result in results if result.failure is None)
+    reported = sum(result.progress.sent for result in failed)
+    raise PaysimError(
+        failure.code,
+        f"{failure.message}; the run stopped. Its manifest {manifest} counts the {counted:,} events the "
+        f"other workers delivered; the failed worker had sent {reported:,} or more, not counted there",
+        failure.hint,
+        exit_code=failure.exit_code,
+    )
+
+
 def _overall_status(results: list[WorkerResult]) -> str:
     statuses = {result.stopped for result in results}
-    for status in ("target_error", "interrupted"):
+    for status in ("worker_failed", "target_error", "interrupted"):
         if status in statuses:
             return status
     return "completed"

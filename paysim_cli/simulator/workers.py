@@ -1,30 +1,42 @@
-"""Worker processes, to scale a run past one core: each sends its share, the parent adds up their results."""
+"""Worker processes, to scale a run past one core: each sends its share, the parent adds up their results.
+
+A simulate worker is never restarted: its share of the run is a deterministic schedule from the run's
+start, and a new process could neither know what its predecessor had published nor start mid-schedule
+on time. A worker that fails or dies ends the run instead: the others are stopped and report, and the
+failed worker's result says what it had reported sending, so the manifest covers what the rest delivered.
+"""
 
 from __future__ import annotations
 
-import queue
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.errors import PaysimError
 from paysim_cli.hub.targets import HubTarget
-from paysim_cli.interrupts import leave_stop_signals_to_parent
 from paysim_cli.settings import Settings
+from paysim_cli.simulator.manifest import ManifestCounts
 from paysim_cli.simulator.progress import WorkerProgress
 from paysim_cli.simulator.publishing import open_target, worker_file
 from paysim_cli.simulator.runner import MonotonicClock, WorkerPlan, WorkerResult, run_worker
-from paysim_cli.worker_process import reporting_errors
-
-if TYPE_CHECKING:
-    from multiprocessing.sharedctypes import Synchronized
-    from multiprocessing.synchronize import Event
+from paysim_cli.worker_process import WorkerChannel, WorkerExit, WorkerMessage, WorkerPool, reported_error
 
 # Lead time between the last worker being ready and the common start, so all start on schedule.
 START_LEAD_SECONDS = 0.05
 POLL_SECONDS = 0.2
 JOIN_TIMEOUT_SECONDS = 30.0
+CRASH_HINT = "its output is above; rerun with --workers 1 --traceback to debug it in one process"
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a simulate worker process is handed: its plan and where to publish."""
+
+    settings: Settings
+    target: HubTarget
+    output: Path | None
+    plan: WorkerPlan
 
 
 def run_in_processes(
@@ -36,106 +48,107 @@ def run_in_processes(
     should_stop: Callable[[], bool],
     on_progress: Callable[[list[WorkerProgress]], None] | None = None,
 ) -> list[WorkerResult]:
-    """Run each plan in its own process (spawned: no state shared by fork) and collect their results."""
-    import multiprocessing
+    """Run each plan in its own process and collect their results, one per plan.
 
-    context = multiprocessing.get_context("spawn")
-    messages = context.Queue()
-    stop, go = context.Event(), context.Event()
-    start_at = context.Value("d", 0.0)
-    processes = [
-        context.Process(
-            target=_worker_main,
-            args=(settings, target, output, plan, messages, stop, go, start_at),
-            name=f"paysim-worker-{plan.worker}",
-        )
-        for plan in plans
-    ]
-    for process in processes:
-        process.start()
-    results: dict[int, WorkerResult] = {}
-    errors: dict[int, PaysimError] = {}
-    latest: dict[int, WorkerProgress] = {}
-    ready = 0
+    A worker that fails before the common start fails the run at once (nothing was sent); one that
+    fails after it stops the others and gets a `worker_failed` result carrying its error.
+    """
+    pool = WorkerPool(
+        _worker_main,
+        [_Job(settings, target, output, plan) for plan in plans],
+        name="paysim-simulate",
+        hint=CRASH_HINT,
+        preload=("paysim_cli.simulator.runner", "paysim_cli.simulator.publishing"),
+    )
+    run = _PoolRun(len(plans), pool, on_progress)
+    pool.start()
     try:
-        while len(results) + len(errors) < len(plans):
-            if should_stop() or errors:
-                stop.set()
-                go.set()
-            try:
-                kind, worker, payload = messages.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                _note_crashes(processes, results, errors)
-                continue
-            if kind == "ready":
-                ready += 1
-                if ready == len(plans):
-                    start_at.value = time.monotonic() + START_LEAD_SECONDS
-                    go.set()
-            elif kind == "progress":
-                latest[worker] = payload
-                if on_progress is not None:
-                    on_progress(list(latest.values()))
-            elif kind == "result":
-                results[worker] = payload
-            else:
-                errors[worker] = PaysimError(*payload[:3], exit_code=ExitCode(payload[3]))
+        while pool.running():
+            if not run.stopping and (should_stop() or run.failures):
+                pool.stop()
+                run.stopping = True
+            for message in pool.receive(POLL_SECONDS):
+                run.receive(message)
     finally:
-        stop.set()
-        go.set()
-        for process in processes:
-            process.join(JOIN_TIMEOUT_SECONDS)
-            if process.is_alive():
-                process.kill()  # it ignores SIGTERM (see leave_stop_signals_to_parent)
-    if errors:
-        raise errors[min(errors)]
-    return [results[worker] for worker in sorted(results)]
+        pool.shutdown(JOIN_TIMEOUT_SECONDS)
+    if run.failures and not run.started:
+        raise run.failures[min(run.failures)]
+    return [run.result_of(plan) for plan in plans]
 
 
-def _note_crashes(
-    processes: list[Any], results: dict[int, WorkerResult], errors: dict[int, PaysimError]
-) -> None:
-    """A worker that died without a word (killed, out of memory) is an error too."""
-    for worker, process in enumerate(processes):
-        if process.exitcode not in (None, 0) and worker not in results and worker not in errors:
-            errors[worker] = PaysimError(
-                "worker_crashed",
-                f"worker process {worker} exited with status {process.exitcode}",
-                "see its output above; rerun with fewer --workers to narrow it down",
-            )
+class _PoolRun:
+    """The parent's view of the workers: who is ready, their latest progress, results and failures."""
 
+    def __init__(
+        self,
+        workers: int,
+        pool: WorkerPool,
+        on_progress: Callable[[list[WorkerProgress]], None] | None,
+    ) -> None:
+        self._workers, self._pool, self._on_progress = workers, pool, on_progress
+        self._ready = 0
+        self.started = self.stopping = False
+        self._latest: dict[int, WorkerProgress] = {}
+        self._results: dict[int, WorkerResult] = {}
+        self.failures: dict[int, PaysimError] = {}
 
-def _worker_main(
-    settings: Settings,
-    target: HubTarget,
-    output: Path | None,
-    plan: WorkerPlan,
-    messages: Any,
-    stop: Event,
-    go: Event,
-    start_at: Synchronized[float],
-) -> None:
-    """A worker process: open its own publisher, wait for the common start, run, post its result."""
-    leave_stop_signals_to_parent()
-    with reporting_errors(
-        messages,
-        plan.worker,
-        "its traceback is above; rerun with --workers 1 --traceback to debug it in one process",
-    ):
-        publisher = open_target(
-            settings, target, worker_file(output, plan.worker, plan.workers) if output is not None else None
+    def receive(self, message: WorkerMessage) -> None:
+        worker, payload = message.worker, message.payload
+        if message.kind == "ready":
+            self._ready += 1
+            if self._ready == self._workers and not self.failures:
+                self._pool.broadcast("start", time.monotonic() + START_LEAD_SECONDS)
+                self.started = True
+        elif message.kind == "progress":
+            self._latest[worker] = payload
+            if self._on_progress is not None:
+                self._on_progress(list(self._latest.values()))
+        elif message.kind == "result":
+            self._results[worker] = payload
+        elif message.kind == "error":
+            self.failures[worker] = reported_error(payload, f"simulate worker {worker}")
+        elif message.kind == "exited":
+            ended: WorkerExit = payload
+            if worker not in self._results and worker not in self.failures:
+                self.failures[worker] = ended.crash(f"simulate worker {worker}", CRASH_HINT)
+
+    def result_of(self, plan: WorkerPlan) -> WorkerResult:
+        """The worker's own result, or for a failed worker what it had reported, counting nothing: what
+        it published after its last report is unknown, and its counts died with it."""
+        result = self._results.get(plan.worker)
+        if result is not None:
+            return result
+        failure = self.failures[plan.worker]
+        return WorkerResult(
+            self._latest.get(plan.worker, WorkerProgress(worker=plan.worker)),
+            ManifestCounts(),
+            planned=plan.schedule().total,
+            target_rate=0.0,
+            stopped="worker_failed",
+            error=failure.message,
+            failure=failure,
         )
-        try:
-            messages.put(("ready", plan.worker, None))
-            go.wait()
-            result = run_worker(
-                plan,
-                publisher,
-                clock=MonotonicClock(),
-                started=start_at.value,
-                should_stop=stop.is_set,
-                on_progress=lambda progress: messages.put(("progress", plan.worker, progress)),
-            )
-        finally:
-            publisher.close()
-        messages.put(("result", plan.worker, result))
+
+
+def _worker_main(channel: WorkerChannel, job: _Job) -> None:
+    """A worker process: open its own publisher, wait for the common start, run, post its result."""
+    plan = job.plan
+    publisher = open_target(
+        job.settings,
+        job.target,
+        worker_file(job.output, plan.worker, plan.workers) if job.output is not None else None,
+    )
+    try:
+        channel.post("ready")
+        start = channel.wait_start()
+        result = run_worker(
+            plan,
+            publisher,
+            clock=MonotonicClock(),
+            started=start if start is not None else time.monotonic(),
+            should_stop=channel.should_stop,
+            on_progress=lambda progress: channel.post("progress", progress),
+        )
+    finally:
+        publisher.close()
+    channel.post("result", result)

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_processes import PAYSIM, Spawn
 
 from paysim_cli import migrations
 from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.settings import Settings
-
-PAYSIM = [sys.executable, "-m", "paysim_cli"]
-Spawn = Callable[..., subprocess.Popen[str]]
 
 
 @pytest.fixture
@@ -57,21 +53,3 @@ def spawn() -> Iterator[Spawn]:
         if process.poll() is None:
             os.killpg(process.pid, 9)
             process.wait()
-
-
-def events_in_log(state_dir: Path) -> int:
-    """Every event the local log holds (a fresh log per test: all of them are the test's run)."""
-    with LocalEventLog.open(Settings(state_dir=state_dir).event_log_path) as log:
-        infos = [log.partition_info(partition) for partition in log.partition_ids()]
-    return sum(
-        0 if info.is_empty else info.last_enqueued_sequence_number - info.beginning_sequence_number + 1
-        for info in infos
-    )
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)

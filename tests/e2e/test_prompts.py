@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PAYSIM
+from e2e_processes import PAYSIM
 
 from paysim_cli import migrations
 from paysim_cli.errors import ExitCode

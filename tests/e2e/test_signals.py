@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import PAYSIM, Spawn, events_in_log, wait_until
+from e2e_processes import PAYSIM, Spawn, events_in_log, wait_until
 
 from paysim_cli.errors import ExitCode
 from paysim_cli.hub.local_log import LocalEventLog

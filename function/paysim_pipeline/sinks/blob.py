@@ -9,14 +9,16 @@ from __future__ import annotations
 import base64
 import contextlib
 import gzip
+import re
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from paysim_pipeline.events import IncomingEvent
+from paysim_pipeline.storable import encodable_json
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -31,8 +33,30 @@ class RawEventsUnavailable(RuntimeError):
     """The batch's raw events could not be written: the batch must not commit."""
 
 
+_RANGE = re.compile(r"(?P<first>[0-9]{20})-(?P<last>[0-9]{20})\.ndjson\.gz")
+
+
+def blob_prefix(eventhub: str, consumer_group: str, partition_id: str | None = None) -> str:
+    """Where a consumer group's raw events are, or one partition's."""
+    group = f"{eventhub}/{consumer_group}/"
+    return group if partition_id is None else f"{group}partition={partition_id}/"
+
+
 def blob_name(eventhub: str, consumer_group: str, partition_id: str, first: int, last: int) -> str:
-    return f"{eventhub}/{consumer_group}/partition={partition_id}/{first:020d}-{last:020d}.ndjson.gz"
+    return f"{blob_prefix(eventhub, consumer_group, partition_id)}{first:020d}-{last:020d}.ndjson.gz"
+
+
+def sequence_range(name: str) -> tuple[int, int] | None:
+    """(first, last) sequence numbers of the batch a raw-event blob holds, from its name."""
+    match = _RANGE.fullmatch(name.rpartition("/")[2])
+    return None if match is None else (int(match["first"]), int(match["last"]))
+
+
+def decode_raw_events(data: bytes) -> Iterator[dict[str, object]]:
+    """The envelopes of one raw-event blob, one per archived event (see encode_raw_events)."""
+    for line in gzip.decompress(data).splitlines():
+        if line:
+            yield orjson.loads(line)
 
 
 def encode_raw_events(
@@ -42,6 +66,9 @@ def encode_raw_events(
     for the positions in `undecodable` (not JSON, not UTF-8, too large)."""
     lines = []
     dumps, fragment = orjson.dumps, orjson.Fragment
+    # One search of the whole batch tells whether any body needs looking at for line breaks.
+    joined = b"".join(event.body for event in events)
+    line_breaks = b"\n" in joined or b"\r" in joined
     for position, event in enumerate(events):
         envelope: dict[str, object] = {
             "partition_id": partition_id,
@@ -54,10 +81,18 @@ def encode_raw_events(
         body = event.body
         if position in undecodable:
             envelope["body_base64"] = base64.b64encode(body).decode("ascii")
+        elif line_breaks and (b"\n" in body or b"\r" in body):
+            # A line must not break: JSON may hold line breaks as whitespace, never inside a string.
+            envelope["body"] = fragment(dumps(orjson.loads(body)))
         else:
-            # A line must not break: JSON may hold newlines as whitespace, never inside a string.
-            envelope["body"] = fragment(body if b"\n" not in body else dumps(orjson.loads(body)))
-        lines.append(dumps(envelope, option=orjson.OPT_UTC_Z, default=str))
+            envelope["body"] = fragment(body)
+        try:
+            lines.append(dumps(envelope, option=orjson.OPT_UTC_Z, default=str))
+        except TypeError:
+            # Metadata from outside may hold what JSON text cannot (a lone surrogate, a 65-bit integer).
+            for name in ("offset", "partition_key", "properties"):
+                envelope[name] = encodable_json(envelope[name])
+            lines.append(dumps(envelope, option=orjson.OPT_UTC_Z, default=str))
     lines.append(b"")
     return gzip.compress(b"\n".join(lines), compresslevel=GZIP_LEVEL, mtime=0)
 

@@ -87,6 +87,10 @@ def run(
         state.output.warn(
             f"{plural(report.failed_invocations, 'invocation')} failed; the last: {report.last_error}"
         )
+    if report.restarts:
+        state.output.warn(
+            f"{plural(report.restarts, 'crashed worker')} restarted; the last crash: {report.last_crash}"
+        )
     finish_interruptible(
         state.output, report, lambda console: render_report(console, report), report.interrupted_by
     )

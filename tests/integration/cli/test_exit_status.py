@@ -76,6 +76,8 @@ OFFLINE = [
     failure("demo off the local stack", "--env dev demo", C, "demo_needs_local"),
     failure("verify an unknown run", "verify nope", C, "run_not_found"),
     failure("runs show an unknown run", "runs show nope", C, "run_not_found"),
+    failure("archive check without a stack", "archive check", A, "database_not_configured"),
+    failure("archive repair without a stack", "archive repair", A, "database_not_configured"),
     failure("an unknown environment", "--env prod config show", C, "unknown_environment"),
     failure("a missing settings file", "--config missing.toml config show", C, "config_not_found"),
     failure("verbose and quiet", "--verbose --quiet config show", U, "conflicting_options"),
@@ -157,7 +159,7 @@ DATABASE = [
     ),
     failure(
         "a run that differs",
-        "verify differs --database-url {migrated}",
+        "verify differs --database-url {migrated} --no-archive",
         V,
         "reconciliation_failed",
         report=True,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import socket
+import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +17,8 @@ import psycopg
 import pytest
 
 from paysim_cli.errors import ExitCode
-from paysim_cli.local.state import load_state
+from paysim_cli.local.postgres import PG_HBA, SERVICE_USER, EmbeddedPostgres, accepts_without_password
+from paysim_cli.local.state import load_state, local_stack_settings, postgres_password
 
 
 @pytest.fixture
@@ -46,11 +50,18 @@ def test_up_twice_status_down_up(stack, state_dir: Path) -> None:
     assert all(c["healthy"] for c in status.values())
     assert status["hub"]["detail"].startswith("4 partitions")
 
-    # Other commands find the stack with no configuration at all.
+    # Other commands find the stack with no configuration at all, its password masked where shown.
     shown = stack("config", "show", "--json")
     rows = {row["name"]: row for row in orjson.loads(shown.stdout)["data"]["settings"]}
     assert rows["database_url"]["source"] == "local stack"
-    with psycopg.connect(rows["database_url"]["value"]) as conn:
+    password = postgres_password(state_dir)
+    assert password
+    assert password not in shown.stdout
+    assert (
+        rows["database_url"]["value"]
+        == f"postgresql://postgres:****@127.0.0.1:{first['postgres']['address'].split(':')[1]}/paysim"
+    )
+    with psycopg.connect(local_stack_settings(state_dir)["database_url"]) as conn:
         assert conn.execute("SELECT current_database()").fetchone() == ("paysim",)
 
     # The Event Hubs half of paysim reaches the endpoint through the SDK with an emulator connection string.
@@ -184,3 +195,105 @@ def test_a_failed_up_stops_what_it_started(stack, state_dir: Path) -> None:
         refused = stack("local", "up", env={"PAYSIM_AMQP_PORT": str(busy.getsockname()[1])})
     assert refused.exit_code == ExitCode.OK  # the endpoint is up already: nothing to start, nothing refused
     assert (state_dir / "postgres" / "data" / "postmaster.pid").exists()
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_only_the_owner_gets_in(stack, state_dir: Path) -> None:
+    """The local PostgreSQL wants the generated password; the state directory and its secrets are
+    its owner's alone."""
+    up = components(stack("local", "up", "--json"))
+    port = int(str(up["postgres"]["address"]).rsplit(":", 1)[1])
+    assert not accepts_without_password(port)
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(f"postgresql://postgres:guessed@127.0.0.1:{port}/paysim", connect_timeout=5)
+    password = postgres_password(state_dir)
+    assert password is not None
+    assert len(password) >= 32
+    with psycopg.connect(f"postgresql://postgres:{password}@127.0.0.1:{port}/paysim") as conn:
+        method = conn.execute(
+            "SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = 'postgres'"
+        )
+        assert method.fetchone() == (True,)
+        rules = conn.execute("SELECT DISTINCT auth_method FROM pg_hba_file_rules").fetchall()
+        assert rules == [("scram-sha-256",)]
+
+    secrets = state_dir / "secrets"
+    assert (_mode(secrets), _mode(secrets / "postgres_password"), _mode(state_dir / "stack.json")) == (
+        0o700,
+        0o600,
+        0o600,
+    )
+    if os.geteuid() == 0:  # PostgreSQL runs as its service user, which must enter (not list) the directory
+        assert _mode(state_dir) == 0o710
+        assert state_dir.stat().st_gid == pwd.getpwnam(SERVICE_USER).pw_gid
+    else:
+        assert _mode(state_dir) == 0o700
+
+    # Reports and errors mask it like every other secret.
+    migrated = stack("db", "migrate", "--dry-run", "--json")
+    assert migrated.exit_code == 0, migrated.output
+    assert (
+        orjson.loads(migrated.stdout)["data"]["database"]
+        == f"postgresql://postgres:****@127.0.0.1:{port}/paysim"
+    )
+    assert password not in migrated.output
+    refused = stack(
+        "db",
+        "status",
+        "--json",
+        "--database-url",
+        f"postgresql://postgres:x{password}@127.0.0.1:{port}/paysim",
+    )
+    assert refused.exit_code == ExitCode.AUTH
+    assert "password authentication failed" in orjson.loads(refused.stdout)["error"]["message"]
+    assert password not in refused.output
+
+
+def _trust_everyone(state_dir: Path, port: int | None) -> None:
+    """Turn the stack back into one from before passwords: trust authentication, no password file."""
+    data = state_dir / "postgres" / "data"
+    hba = data / "pg_hba.conf"
+    owner = hba.stat()
+    hba.write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n", encoding="utf-8")
+    os.chown(hba, owner.st_uid, owner.st_gid)
+    if port is not None:
+        password = postgres_password(state_dir)
+        with psycopg.connect(
+            f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres", autocommit=True
+        ) as conn:
+            conn.execute("ALTER ROLE postgres PASSWORD NULL")
+            conn.execute("SELECT pg_reload_conf()")
+    (state_dir / "secrets" / "postgres_password").unlink()
+
+
+def test_up_upgrades_a_trust_stack_in_place(stack, state_dir: Path) -> None:
+    up = components(stack("local", "up", "--json"))
+    port = int(str(up["postgres"]["address"]).rsplit(":", 1)[1])
+    with psycopg.connect(local_stack_settings(state_dir)["database_url"]) as conn:
+        conn.execute("CREATE TABLE kept (n int)")
+        conn.execute("INSERT INTO kept VALUES (7)")
+    _trust_everyone(state_dir, port)
+    wait_until = time.monotonic() + 10
+    while not accepts_without_password(port):  # the reload takes a moment
+        assert time.monotonic() < wait_until
+        time.sleep(0.05)
+
+    # Running: upgraded while it runs, same server, same data.
+    again = components(stack("local", "up", "--json"))
+    assert again["postgres"]["pid"] == up["postgres"]["pid"]
+    assert not accepts_without_password(port)
+    assert (state_dir / "postgres" / "data" / "pg_hba.conf").read_text(encoding="utf-8") == PG_HBA
+    with psycopg.connect(local_stack_settings(state_dir)["database_url"]) as conn:
+        assert conn.execute("SELECT n FROM kept").fetchall() == [(7,)]
+
+    # Stopped (PostgreSQL alone, so that `local up` only has it to start): upgraded when it starts.
+    EmbeddedPostgres(state_dir / "postgres").stop()
+    _trust_everyone(state_dir, None)
+    restarted = components(stack("local", "up", "--json"))
+    port = int(str(restarted["postgres"]["address"]).rsplit(":", 1)[1])
+    assert not accepts_without_password(port)
+    with psycopg.connect(local_stack_settings(state_dir)["database_url"]) as conn:
+        assert conn.execute("SELECT n FROM kept").fetchall() == [(7,)]

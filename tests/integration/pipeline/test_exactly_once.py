@@ -148,7 +148,9 @@ def test_a_worker_killed_between_the_blob_write_and_the_commit_leaves_totals_exa
                 ),
                 "the worker to wait on the lock",
             )
-            assert len(blob_names()) == 1  # written before the commit
+            # The upload runs beside the statements: it lands while the batch still waits, uncommitted.
+            _wait_for(lambda: len(blob_names()) == 1, "the raw events to be written before the commit")
+            assert totals()["checkpoints"] == []
         finally:
             worker.send_signal(signal.SIGKILL)
             worker.wait()

@@ -91,7 +91,17 @@ def _user_function(app: object) -> object:
 
 
 def test_the_registered_function_binds_the_event_hub_trigger(function_app) -> None:
-    (binding,) = json.loads(_user_function(function_app).get_function_json())["bindings"]
+    function = _user_function(function_app)
+    # Retried indefinitely: a finite count would have the runtime checkpoint past a batch it gave up on.
+    assert function.get_setting("retry_policy").get_dict_repr() == {
+        "setting_name": "retry_policy",
+        "strategy": "exponential_backoff",
+        "max_retry_count": "-1",
+        "minimum_interval": "00:00:02",
+        "maximum_interval": "00:00:30",
+    }
+    assert "retry" not in json.loads((FUNCTION_DIR / "host.json").read_bytes())
+    (binding,) = json.loads(function.get_function_json())["bindings"]
     assert binding == {
         "type": "eventHubTrigger",
         "direction": "IN",

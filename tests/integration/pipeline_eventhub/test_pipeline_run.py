@@ -88,5 +88,6 @@ def test_an_unreachable_checkpoint_store_fails_before_any_worker_starts(
     unreachable = azurite_connection_string(free_port())
     env = eventhub_env | {"PAYSIM_BLOB_CONNECTION_STRING": unreachable}
     result = cli("pipeline", "run", "--source", "eventhub", "--until-drained", "--json", env=env)
-    assert result.exit_code == ExitCode.EXTERNAL
+    # Unreachable is exit 4, as wherever blob storage is (metrics cluster, the archive's check).
+    assert result.exit_code == ExitCode.UNAVAILABLE
     assert orjson.loads(result.stdout)["error"]["code"] == "blob_unavailable"

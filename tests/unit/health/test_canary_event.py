@@ -15,7 +15,7 @@ def test_the_canary_passes_the_pipelines_validation() -> None:
     body = canary_body("0b7c9e2a-4f41-4d5e-9a51-0d6c3f1e2a7b", f"{CANARY_RUN_PREFIX}abc", datetime.now(UTC))
     document = orjson.loads(body)
 
-    valid, positions, rejections = EventValidator().validate([document], [0])
+    valid, positions, rejections = EventValidator().validate([document], [0], [body])
 
     assert (len(valid), positions, rejections) == (1, [0], [])
     assert is_canary_run(document["run_id"])

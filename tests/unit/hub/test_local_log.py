@@ -67,6 +67,9 @@ def test_open_reports_a_file_that_is_not_an_event_log(tmp_path: Path, content: b
     with pytest.raises(PaysimError) as raised:
         LocalEventLog.open(path)
     assert raised.value.code == "hub_unreadable"
+    hint = str(raised.value.hint)
+    assert hint.startswith("check that the path is the log's")
+    assert hint.index("no other program") < hint.index("`paysim local reset --yes`")
 
 
 def test_create_over_a_file_that_is_not_an_event_log_says_so(tmp_path: Path) -> None:

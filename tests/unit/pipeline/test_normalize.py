@@ -33,7 +33,8 @@ def test_columns_hold_every_field_and_nulls_as_none() -> None:
         _event(),
         _event(device=None, card=None, payment_type="ach", channel="pos", decline_reason=None),
     ]
-    columns = to_columns(documents, [4, 9], extra=EXTRA_CATEGORIES)
+    columns, rejections = to_columns(documents, [4, 9], extra=EXTRA_CATEGORIES)
+    assert rejections == []
     assert columns.positions.tolist() == [4, 9]
     assert columns.event_ms.tolist() == [1795428930250] * 2  # 2026-11-23T10:15:30.250Z
     assert columns.event_days.tolist() == [20780] * 2
@@ -49,3 +50,22 @@ def test_columns_hold_every_field_and_nulls_as_none() -> None:
         ["c0000001"] * 2,
     )
     assert columns.take(np.array([1])).factors["payment_type"].labels() == ["ach"]
+
+
+def test_an_event_time_numpy_cannot_convert_is_left_out_with_a_rejection() -> None:
+    # RFC 3339 (and the schema's date-time format) allow a leap second at 23:59:60.
+    leap = _event(
+        event_time="2016-12-31T23:59:60.000Z", transaction_id="00000000-0000-4000-8000-00000000000a"
+    )
+    columns, rejections = to_columns([_event(), leap, _event(run_id="r2")], [0, 1, 2])
+    assert columns.positions.tolist() == [0, 2]
+    assert columns.factors["run_id"].labels() == ["r1", "r2"]
+    (rejection,) = rejections
+    assert (rejection.position, rejection.stage, rejection.error_code, rejection.transaction_id) == (
+        1,
+        "normalize",
+        "invalid_event_time",
+        "00000000-0000-4000-8000-00000000000a",
+    )
+    assert "2016-12-31T23:59:60.000Z cannot be converted (a leap second" in rejection.message
+    assert "Seconds out of range" in rejection.message

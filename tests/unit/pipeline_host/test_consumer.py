@@ -109,7 +109,7 @@ def test_batches_arrive_with_their_metadata_and_are_checkpointed(
     assert _checkpoint(host_settings, "1") == 5
 
 
-def test_a_batch_whose_invocation_raises_is_redelivered_after_a_backoff(
+def test_a_batch_whose_invocation_raises_is_redelivered(
     host_settings: Settings,
     publish: Publish,
     recording: Recording,
@@ -118,16 +118,67 @@ def test_a_batch_whose_invocation_raises_is_redelivered_after_a_backoff(
 ) -> None:
     monkeypatch.setenv("FAIL_INVOCATIONS", "2")
     publish([OutgoingEvent(f"e{n}".encode(), partition_id="0") for n in range(3)])
-    backoffs: list[float] = []
-    stats = consume(until=lambda: len(recording.events) == 3, sleep=backoffs.append)
+    reports: list[ConsumerStats] = []
+    stats = consume(until=lambda: len(recording.events) == 3, on_progress=reports.append)
 
     assert [len(attempt["events"]) for attempt in recording.attempts] == [3, 3, 3]
     assert [event["body"] for event in recording.events] == ["e0", "e1", "e2"]
     assert (stats.failed_invocations, stats.events, stats.batches) == (2, 3, 1)
     assert stats.last_error == "RuntimeError: injected failure 2 of 2"
-    assert len(backoffs) == 2
-    assert all(0 <= delay <= 0.2 for delay in backoffs)
+    assert stats.retrying == {}  # delivered: no longer retrying
     assert _checkpoint(host_settings, "0") == 2
+
+
+def test_a_retrying_partition_keeps_its_lease_shows_as_retrying_and_holds_up_no_other(
+    host_settings: Settings,
+    publish: Publish,
+    recording: Recording,
+    monkeypatch: pytest.MonkeyPatch,
+    consume: Consume,
+) -> None:
+    monkeypatch.setenv("FAIL_PARTITION", "2")
+    publish([OutgoingEvent(b"poison?", partition_id="2")])
+    lease = 1.5
+    started = time.monotonic()
+    reports: list[dict[str, int]] = []
+    leases: list[bool] = []
+
+    def until() -> bool:
+        if time.monotonic() - started > 2 * lease and not leases:
+            leases.append(_lease_alive(host_settings, "2"))
+            publish([OutgoingEvent(f"p0-{n}".encode(), partition_id="0") for n in range(3)])
+        return bool(leases) and len(recording.events) == 3
+
+    stats = consume(
+        until=until,
+        lease_seconds=lease,
+        on_progress=lambda progress: reports.append(
+            {partition: retry.failed_attempts for partition, retry in progress.retrying.items()}
+        ),
+    )
+    assert leases == [True]  # renewed while retrying, past the lease's length
+    assert [event["body"] for event in recording.events] == ["p0-0", "p0-1", "p0-2"]
+    assert _checkpoint(host_settings, "0") == 2
+    assert _checkpoint(host_settings, "2") is None
+    retry = stats.retrying["2"]
+    assert (retry.first_sequence_number, retry.last_sequence_number, retry.worker) == (0, 0, 0)
+    assert retry.failed_attempts == stats.failed_invocations >= 3
+    assert retry.last_error == "RuntimeError: injected failure: this partition always fails"
+    assert [report["2"] for report in reports if "2" in report] == sorted(
+        report["2"] for report in reports if "2" in report
+    )
+    assert len({attempt["events"][0]["sequence_number"] for attempt in recording.attempts}) == 1
+
+
+def _lease_alive(settings: Settings, partition_id: str) -> bool:
+    import sqlite3
+
+    with sqlite3.connect(settings.event_log_path) as db:
+        row = db.execute(
+            "SELECT expires_us > ? FROM ownership WHERE consumer_group = ? AND partition_id = ?",
+            (int(time.time() * 1_000_000), GROUP, int(partition_id)),
+        ).fetchone()
+    return bool(row and row[0])
 
 
 def test_the_hub_checkpoint_stays_while_the_function_keeps_failing(

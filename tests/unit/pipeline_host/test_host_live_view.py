@@ -59,3 +59,39 @@ def test_without_a_terminal_a_line_every_five_seconds() -> None:
     assert len(lines) == 2  # at 0 and 5 s
     assert "lag 5" in lines[1]
     assert "failed invocations 1" in lines[1]
+
+
+def _retrying(progress: HostProgress) -> HostProgress:
+    from datetime import UTC, datetime, timedelta
+
+    from paysim_cli.pipeline.consumer import PartitionRetry
+
+    retry = PartitionRetry(
+        partition_id="1",
+        worker=0,
+        first_sequence_number=6,
+        last_sequence_number=9,
+        failing_since=datetime.now(UTC) - timedelta(seconds=42),
+        failed_attempts=7,
+        last_error="OperationalError: [connection] to postgresql://app:s3cret@db/x refused\x00",
+    )
+    return progress.model_copy(update={"retrying": [retry]})
+
+
+def test_a_retrying_partition_stands_out_with_its_error_inert_and_masked() -> None:
+    output, stderr = _output(tty=True)
+    with host_view(output) as update:
+        assert update is not None
+        update(_retrying(_progress(1.0, 4)))
+    text = " ".join(stderr.getvalue().split())
+    assert "retrying: 7 failures in 42 s" in text
+    assert "partition 1: OperationalError: [connection]" in text  # brackets printed, not markup
+    assert "s3cret" not in text
+    assert "\x00" not in text
+    assert "\\x00" in text
+
+    output, stderr = _output(tty=False)
+    with host_view(output) as update:
+        assert update is not None
+        update(_retrying(_progress(0.0, 4)))
+    assert "\n  partition 1 retrying: 7 failures in 42 s: OperationalError" in stderr.getvalue()

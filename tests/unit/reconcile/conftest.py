@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from azure.storage.blob import ContainerClient
 
 from paysim_cli import migrations
 from paysim_cli.settings import Settings
@@ -20,6 +22,8 @@ from paysim_cli.simulator.manifest import (
     write_manifest,
 )
 from paysim_cli.simulator.simulation import MANIFEST_FILE, run_directory
+from paysim_pipeline.events import IncomingEvent
+from paysim_pipeline.sinks.blob import blob_name, encode_raw_events
 
 RUN_ID = "20251128T000000000Z-s7"
 WINDOW = datetime(2025, 11, 28, 0, 0, tzinfo=UTC)
@@ -33,11 +37,47 @@ CELLS = [
 
 
 @pytest.fixture
-def db_settings(settings: Settings, database_url: str) -> Settings:
-    """Settings on a fresh database with the pipeline's schema."""
-    migrated = settings.override(database_url=database_url)
+def archive_container() -> str:
+    return f"raw-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def db_settings(
+    settings: Settings, database_url: str, blob_connection_string: str, archive_container: str
+) -> Settings:
+    """Settings on a fresh database with the pipeline's schema, and a raw-events container of its own."""
+    migrated = settings.override(
+        database_url=database_url,
+        blob_connection_string=blob_connection_string,
+        raw_events_container=archive_container,
+    )
     migrations.upgrade(migrated)
     return migrated
+
+
+@pytest.fixture
+def archive_env(db_settings: Settings) -> dict[str, str]:
+    """The environment that points the CLI at the test's database and archive."""
+    return {
+        "PAYSIM_DATABASE_URL": str(db_settings.database_url),
+        "PAYSIM_BLOB_CONNECTION_STRING": str(db_settings.blob_connection_string),
+        "PAYSIM_RAW_EVENTS_CONTAINER": db_settings.raw_events_container,
+    }
+
+
+def _archive(settings: Settings, events: int, partition_id: str = "0", first: int = 0) -> str:
+    """Archive `events` events of the run, as the pipeline writes a batch; the blob's name."""
+    batch = [
+        IncomingEvent(b"{}", number, properties={"run_id": RUN_ID}) for number in range(first, first + events)
+    ]
+    name = blob_name(settings.eventhub_name, settings.consumer_group, partition_id, first, first + events - 1)
+    with ContainerClient.from_connection_string(
+        str(settings.blob_connection_string), settings.raw_events_container
+    ) as container:
+        if not container.exists():
+            container.create_container()
+        container.upload_blob(name, encode_raw_events(batch, partition_id), overwrite=True)
+    return name
 
 
 def manifest(target: str = "local", cells: list[tuple[Any, ...]] = CELLS, **totals: Any) -> RunManifest:
@@ -96,6 +136,15 @@ def write_run(settings: Settings) -> WriteManifest:
     return write
 
 
+Archive = Callable[..., str]
+
+
+@pytest.fixture
+def archive() -> Archive:
+    """archive(settings, events, partition_id="0", first=0): archive the run's events as one blob."""
+    return _archive
+
+
 Rows = Callable[..., None]
 
 
@@ -109,7 +158,10 @@ def pipeline_rows(database_url: str, db_settings: Settings) -> Rows:
         failed: int = 2,
         cells: list[tuple[Any, ...]] = CELLS,
         fraud: int = 1,
+        archived: int = 9,
     ) -> None:
+        if archived:
+            _archive(db_settings, archived)
         with psycopg.connect(database_url) as conn:
             conn.execute(
                 "INSERT INTO run_totals VALUES (%s, %s, %s, %s, now(), now())",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import psycopg
 import pytest
+from azure.storage.blob import ContainerClient
 from typer.testing import Result
 
 from paysim_cli.errors import ExitCode, PaysimError
@@ -17,7 +18,7 @@ from paysim_cli.reconcile.verify import verify_run
 from paysim_cli.settings import Settings
 
 if TYPE_CHECKING:
-    from conftest import Rows, WriteManifest
+    from conftest import Archive, Rows, WriteManifest
 
 CliInvoker = Callable[..., Result]
 RUN_ID = "20251128T000000000Z-s7"
@@ -31,11 +32,16 @@ def _differences(settings: Settings) -> list[tuple[str, str, int, int]]:
 
 
 def test_an_exact_run_reconciles(
-    cli: CliInvoker, db_settings: Settings, database_url: str, write_run: WriteManifest, pipeline_rows: Rows
+    cli: CliInvoker,
+    db_settings: Settings,
+    database_url: str,
+    write_run: WriteManifest,
+    pipeline_rows: Rows,
+    archive_env: dict[str, str],
 ) -> None:
     write_run()
     pipeline_rows()
-    result = cli("verify", RUN_ID, "--database-url", database_url, "--json")
+    result = cli("verify", RUN_ID, "--database-url", database_url, "--json", env=archive_env)
     assert result.exit_code == 0, result.output
     report: dict[str, Any] = orjson.loads(result.stdout)["data"]
     assert report["passed"] is True
@@ -51,8 +57,10 @@ def test_an_exact_run_reconciles(
         "duplicates_dropped": (1, 1),
         "fraud": (1, 1),
         "windows": (3, 3),
+        "archive": (9, 9),
     }
-    human = cli("verify", RUN_ID, "--database-url", database_url)
+    assert report["archived"] == 9
+    human = cli("verify", RUN_ID, "--database-url", database_url, env=archive_env)
     assert human.exit_code == 0
     assert "reconciles exactly" in human.stdout
 
@@ -104,22 +112,27 @@ def test_every_window_difference_is_listed(
 
 
 def test_a_run_the_pipeline_has_not_seen(
-    cli: CliInvoker, db_settings: Settings, database_url: str, write_run: WriteManifest
+    cli: CliInvoker,
+    db_settings: Settings,
+    database_url: str,
+    write_run: WriteManifest,
+    archive_env: dict[str, str],
 ) -> None:
     write_run()
-    result = cli("verify", RUN_ID, "--database-url", database_url, "--json")
+    result = cli("verify", RUN_ID, "--database-url", database_url, "--json", env=archive_env)
     assert result.exit_code == ExitCode.VERIFY_FAILED
     error = orjson.loads(result.stdout)["error"]
     assert error["code"] == "reconciliation_failed"
     assert error["message"].startswith(
         f"run {RUN_ID} does not reconcile: processed (= valid events sent): expected 6, found 0; "
     )
-    assert error["message"].endswith("; and 4 more")
-    assert len(error["report"]["differences"]) == 7
+    assert error["message"].endswith("; and 5 more")
+    assert len(error["report"]["differences"]) == 8
     assert error["report"]["first_commit_at"] is None
-    human = cli("verify", RUN_ID, "--database-url", database_url)
+    assert "`paysim archive repair`" in error["hint"]
+    human = cli("verify", RUN_ID, "--database-url", database_url, env=archive_env)
     assert human.exit_code == ExitCode.VERIFY_FAILED
-    assert "7 differences" in human.stdout
+    assert "8 differences" in human.stdout
     assert "error [reconciliation_failed]" in human.stderr
 
 
@@ -128,7 +141,7 @@ def test_a_long_difference_list_is_cut_for_people(
 ) -> None:
     cells = [(WINDOW, "card", "USD", f"{mcc:04d}", "pos", "approved", 1, 100) for mcc in range(25)]
     write_run(cells=cells)
-    human = cli("verify", RUN_ID, "--database-url", database_url)
+    human = cli("verify", RUN_ID, "--database-url", database_url, "--no-archive")
     assert "... and 9 more (--json lists them all)" in human.stdout
 
 
@@ -191,3 +204,39 @@ def test_the_verdict_is_kept_beside_the_manifest(
     assert run.state == "reconciled"
     assert run.verification is not None
     assert (run.verification.processed, run.verification.failed_item_codes) == (6, {"not_json": 2})
+
+
+def test_the_archive_must_hold_every_event_the_run_sent(
+    db_settings: Settings, write_run: WriteManifest, pipeline_rows: Rows, archive: Archive
+) -> None:
+    write_run()
+    pipeline_rows(archived=5)
+    archive(db_settings, 2, partition_id="1", first=40)
+    archive(db_settings, 2, partition_id="1", first=41)  # an overlapping blob: each event counts once
+    with ContainerClient.from_connection_string(
+        str(db_settings.blob_connection_string), db_settings.raw_events_container
+    ) as container:
+        container.upload_blob("payments/$Default/partition=2/damaged.ndjson.gz", b"not gzip")
+    assert _differences(db_settings) == [
+        (
+            "unreadable_blob",
+            "raw-events blob payments/$Default/partition=2/damaged.ndjson.gz cannot be read",
+            1,
+            0,
+        ),
+        ("total", "archive (= events sent, in the raw archive)", 9, 8),
+    ]
+    report = verify_run(db_settings, RUN_ID, archive=False)
+    assert (report.passed, report.archived) == (True, None)
+    assert "archive" not in {check.name for check in report.checks}
+
+
+def test_a_blob_of_another_consumer_group_or_an_older_one_is_not_the_runs(
+    db_settings: Settings, write_run: WriteManifest, pipeline_rows: Rows, archive: Archive
+) -> None:
+    write_run(target="eventhub")
+    pipeline_rows(archived=9)
+    archive(db_settings.override(consumer_group="$dlq"), 3, first=100)
+    report = verify_run(db_settings, RUN_ID)
+    assert (report.passed, report.archived) == (True, 9)
+    assert verify_run(db_settings, RUN_ID, consumer_group="$dlq").archived == 3
