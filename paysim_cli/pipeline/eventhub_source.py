@@ -24,6 +24,7 @@ from paysim_cli.pipeline.consumer import PROGRESS_INTERVAL_SECONDS, BatchDeliver
 from paysim_cli.pipeline.host import PartitionLag
 from paysim_cli.pipeline.invocation import PartitionContext
 from paysim_cli.pipeline.loader import HostedFunction
+from paysim_cli.pipeline.release import ReleaseTracker
 from paysim_cli.settings import Settings
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def _group_client(settings: Settings, consumer_group: str, **options: Any) -> Ev
 
 def run_eventhub_consumer(
     plan: ConsumerPlan,
-    function: HostedFunction,
+    function: HostedFunction | ReleaseTracker,
     *,
     should_stop: Callable[[], bool],
     sleep: Callable[[float], object] = time.sleep,

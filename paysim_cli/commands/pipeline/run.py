@@ -54,6 +54,13 @@ def run(
     function_name: Annotated[
         str, typer.Option("--function", help="The Event Hub function to host.")
     ] = DEFAULT_FUNCTION_NAME,
+    development: Annotated[
+        bool,
+        typer.Option(
+            "--development",
+            help="Run the working tree's function/ even when a release is deployed (paysim function deploy).",
+        ),
+    ] = False,
     database_url: DatabaseUrlOption = None,
     source: LegacySourceOption = None,
     json_output: JsonOption = False,
@@ -64,13 +71,14 @@ def run(
     flight, the report is printed, and the exit status is 130 or 143.
     """
     from paysim_cli.commands.pipeline.live import host_view
-    from paysim_cli.pipeline.host import run_pipeline
+    from paysim_cli.pipeline.host import hosting, run_pipeline
 
     state = app_context(ctx, json_output)
     request = validated(
         ctx,
         PipelineRequest,
         function_dir=function_dir,
+        development=development,
         function_name=function_name,
         consumer_group=consumer_group,
         workers=workers,
@@ -79,6 +87,7 @@ def run(
         until_drained=until_drained,
         source=transport_for(state.settings, state.output, transport, {"--source": source}),
     )
+    state.output.status(f"hosting {hosting(state.settings, request)}")
     with host_view(state.output) as on_progress:
         report = run_pipeline(
             state.settings.override(database_url=database_url), request, on_progress=on_progress
@@ -105,6 +114,7 @@ def render_report(console: Console, report: PipelineReport) -> None:
     table.add_column("measure")
     table.add_column("value", justify="right")
     for name, value in (
+        ("hosting", report.hosting + (f" (now {', '.join(report.releases)})" if report.releases else "")),
         ("workers / batch size", f"{report.workers} / {report.batch_size}"),
         ("events / batches", f"{report.events:,} / {report.batches:,}"),
         ("throughput", f"{report.throughput:,.0f} events/s"),

@@ -176,10 +176,19 @@ def test_a_broken_release_is_rolled_back_by_itself_under_load_and_the_run_reconc
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGINT)
     out, err = pipeline.communicate(timeout=120)
-    assert pipeline.returncode == 0, err.decode()[-2000:]
-    hosted = orjson.loads(out)["data"]
+    assert pipeline.returncode == ExitCode.INTERRUPTED, err.decode()[
+        -2000:
+    ]  # stopped by SIGINT, report printed
+    document = orjson.loads(out)  # interrupted: the report travels inside the error document
+    hosted = document["error"]["report"]
     assert hosted["failed_invocations"] > 0  # the broken release's, all redelivered
     assert hosted["lag"] == 0
+    assert "working tree" in hosted["hosting"]  # what it started with, before the first deploy
+    assert hosted["releases"] == [good["version"]]  # what its workers run at the end
+    assert f"now running release {broken['version']}" in err.decode()
+    assert err.decode().rindex(f"now running release {good['version']}") > err.decode().rindex(
+        broken["version"]
+    )
 
     verdict = data(cli("verify", run["run_id"], "--json", env=env))
     assert verdict["passed"] is True
