@@ -9,7 +9,7 @@ Prints figures, asserts nothing.
   --env local` of a prebuilt package, timed from the command's start: pointer switched, every worker
   running the release, gate passed (--gate-seconds), and the whole command.
 
-    .venv/bin/python bench/function.py [--runs 3] [--rate 2000] [--gate-seconds 5] [--skip-cold]
+    .venv/bin/python bench/function.py [--runs 3] [--rate 2000] [--gate-seconds 5]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def data(completed: subprocess.CompletedProcess[bytes]) -> dict[str, object]:
     return result
 
 
-def package_times(runs: int, cold: bool) -> Path:
+def package_times(runs: int) -> Path:
     from paysim_cli.deploy.package import PackageRequest, build_package
     from paysim_cli.settings import Settings
 
@@ -58,12 +58,11 @@ def package_times(runs: int, cold: bool) -> Path:
         f"package --remote-build: median {statistics.median(remote):.2f} s (min {min(remote):.2f}), "
         f"{report.bytes:,} bytes, {report.files} files"
     )
-    if cold:
-        report = build_package(settings, PackageRequest(output_dir=scratch / "cold"))
-        print(
-            f"package, wheels vendored from a cold cache (pip download from the index): "
-            f"{report.build_seconds:.2f} s, {report.dependencies} distributions, {report.bytes:,} bytes"
-        )
+    report = build_package(settings, PackageRequest(output_dir=scratch / "cold"))
+    print(
+        f"package, wheels vendored from a cold cache (pip download from the index): "
+        f"{report.build_seconds:.2f} s, {report.dependencies} distributions, {report.bytes:,} bytes"
+    )
     warm, hashes = [], set()
     for run in range(runs):
         report = build_package(settings, PackageRequest(output_dir=scratch / f"warm{run}"))
@@ -143,9 +142,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate", type=int, default=2000)
     parser.add_argument("--gate-seconds", type=float, default=5.0)
-    parser.add_argument("--skip-cold", action="store_true", help="do not time a build from an empty cache")
     arguments = parser.parse_args()
-    package = package_times(arguments.runs, cold=not arguments.skip_cold)
+    package = package_times(arguments.runs)
     deploy_times(package, arguments.runs, arguments.rate, arguments.gate_seconds)
 
 
