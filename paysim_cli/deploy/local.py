@@ -104,6 +104,15 @@ class LocalTarget:
         deadline = started + timeout
         while True:
             workers = running_workers(self.state_dir)
+            fixed = [worker for worker in workers if not worker.follows]
+            if fixed:
+                raise PaysimError(
+                    "release_not_running",
+                    f"pipeline worker {fixed[0].worker} runs {fixed[0].function_dir} as it is "
+                    "(--development or --function-dir): it never switches to a deployed release",
+                    "restart `paysim pipeline run` without --development and --function-dir",
+                    exit_code=ExitCode.FAILURE,
+                )
             broken = [
                 worker for worker in workers if worker.failed_release == version and version is not None
             ]

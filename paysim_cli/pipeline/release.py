@@ -43,6 +43,7 @@ class WorkerRelease(BaseModel):
     release: str | None  # None: the working tree's function/ (or --function-dir)
     function_dir: Path
     development: bool
+    follows: bool = True  # switches with the pointer (False: --development or --function-dir)
     loaded_at: datetime
     updated_at: datetime
     events: int = 0  # delivered by this code since it was loaded
@@ -247,6 +248,7 @@ class ReleaseTracker:
             release=None if active is None or self._fixed_dir is not None else active.version,
             function_dir=directory,
             development=self._development,
+            follows=self._fixed_dir is None,
             loaded_at=now,
             updated_at=now,
         )

@@ -7,59 +7,20 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from release_apps import make_release, point
 
 from paysim_cli.pipeline.loader import unload_app
 from paysim_cli.pipeline.release import (
     CHECK_INTERVAL_SECONDS,
-    ActiveRelease,
     ReleaseTracker,
     describe,
     read_active,
-    release_dir,
     running_workers,
     write_active,
 )
-
-APP = """import azure.functions as func
-from marker_app import bp
-
-app = func.FunctionApp()
-app.register_functions(bp)
-"""
-BLUEPRINT = """import os
-import azure.functions as func
-{extra}
-bp = func.Blueprint()
-CLOSED = []
-
-
-@bp.event_hub_message_trigger(
-    arg_name="events", event_hub_name="hub", connection="C", consumer_group="$Default",
-    cardinality=func.Cardinality.MANY, data_type=func.DataType.BINARY,
-)
-def process_payment_events(events):
-    return ({marker!r}, os.environ.get("PAYSIM_WINDOW_SECONDS"))
-
-
-def close_processor():
-    CLOSED.append(True)
-"""
-
-
-def make_release(state_dir: Path, version: str, *, extra: str = "") -> Path:
-    directory = release_dir(state_dir, version)
-    directory.mkdir(parents=True)
-    (directory / "function_app.py").write_text(APP)
-    (directory / "marker_app.py").write_text(BLUEPRINT.format(marker=version, extra=extra))
-    return directory
-
-
-def point(state_dir: Path, version: str, **settings: str) -> None:
-    write_active(state_dir, ActiveRelease(version=version, settings=settings, activated_at=datetime.now(UTC)))
 
 
 @pytest.fixture
@@ -127,7 +88,7 @@ def test_a_fixed_app_never_switches(state: Path) -> None:
     point(state, "other", PAYSIM_WINDOW_SECONDS="1")
     assert call(tracker) == ("fixed", None)
     (status,) = running_workers(state)
-    assert status.release is None
+    assert (status.release, status.follows) == (None, False)
     tracker.close()
 
 
