@@ -196,13 +196,18 @@ def world(tmp_path: Path, state_dir: Path) -> Iterator[dict[str, str]]:
 
 @pytest.fixture
 def databases(
-    world: dict[str, str], database_url: str, postgres_port: int, blob_connection_string: str
+    world: dict[str, str],
+    database_url: str,
+    admin_database_url: str,
+    postgres_port: int,
+    postgres_password: str,
+    blob_connection_string: str,
 ) -> dict[str, str]:
     """An empty and a migrated database, a user PostgreSQL refuses, and a run that did not reach them."""
     name = database_url.rsplit("/", 1)[1] + "_migrated"
-    with psycopg.connect(postgres_url(postgres_port, "postgres"), autocommit=True) as conn:
+    with psycopg.connect(admin_database_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    migrated = postgres_url(postgres_port, name)
+    migrated = postgres_url(postgres_port, postgres_password, name)
     migrations.upgrade(Settings(database_url=migrated))
     sent = CliRunner().invoke(
         app,

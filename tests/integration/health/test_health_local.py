@@ -16,7 +16,7 @@ from paysim_cli.health import CheckName, CheckStatus, HealthReport, HealthReques
 from paysim_cli.local.azurite import Azurite
 from paysim_cli.local.postgres import EmbeddedPostgres
 from paysim_cli.local.processes import free_port
-from paysim_cli.local.state import azurite_connection_string, postgres_url
+from paysim_cli.local.state import azurite_connection_string, ensure_postgres_password, postgres_url
 from paysim_cli.settings import Settings
 from paysim_pipeline.config import PipelineConfig
 from paysim_pipeline.processor import BatchProcessor, IncomingEvent
@@ -84,13 +84,14 @@ def test_under_github_actions_a_failing_check_annotates_and_writes_the_step_summ
 def test_postgresql_stopped_fails_the_database_check_and_the_others_still_report(
     settings: Settings, blob_connection_string: str, tmp_path: Path
 ) -> None:
-    server = EmbeddedPostgres(tmp_path / "postgres")
+    password = ensure_postgres_password(tmp_path)
+    server = EmbeddedPostgres(tmp_path / "postgres", password)
     port = free_port()
     server.start(port)
     try:
         stack = prepare_stack(
             settings.override(
-                database_url=postgres_url(port),
+                database_url=postgres_url(port, password),
                 blob_connection_string=blob_connection_string,
                 raw_events_container=f"raw-{uuid.uuid4().hex[:12]}",
             )

@@ -67,6 +67,9 @@ def test_an_azurite_crash_leaves_a_gap_that_is_reported_then_repaired(
         "PAYSIM_DATABASE_URL": database_url,
         "PAYSIM_BLOB_CONNECTION_STRING": azurite_connection_string(port),
         "PAYSIM_RAW_EVENTS_CONTAINER": f"raw-{uuid.uuid4().hex[:12]}",
+        # One attempt per write: the archive's own retries (3.5 s) could outlast the outage, and a
+        # write failing while Azurite is down must fail its invocation for the test to see it.
+        "PAYSIM_BLOB_ATTEMPTS": "1",
     }
     migrations.upgrade(settings.override(database_url=database_url))
     LocalEventLog.create(settings.event_log_path, settings.hub_partitions).close()
