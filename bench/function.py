@@ -7,7 +7,9 @@ Prints figures, asserts nothing.
 - A local deploy under load: its own local stack in a temporary state directory, migrated,
   `paysim pipeline run --workers 2` and a simulate run at --rate events/s, then `paysim function deploy
   --env local` of a prebuilt package, timed from the command's start: pointer switched, every worker
-  running the release, gate passed (--gate-seconds), and the whole command.
+  running the release, healthy again after the switch, gate passed (--gate-seconds), and the whole
+  command; then a broken release (its processor raises on every batch): the gate fails and paysim
+  rolls back by itself (exit 12), timed from the command's start and for the rollback alone.
 
     .venv/bin/python bench/function.py [--runs 3] [--rate 2000] [--gate-seconds 5]
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -23,26 +26,28 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYSIM = str(Path(sys.executable).with_name("paysim"))
+BROKEN = """
+
+def _broken(self, *args, **kwargs):
+    raise RuntimeError("broken release: the processor raises on every batch")
+
+
+BatchProcessor.process = _broken
+"""
 
 
 def paysim(environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([PAYSIM, *args], env=environment, capture_output=True, check=False)
 
 
-def data(completed: subprocess.CompletedProcess[bytes]) -> dict[str, object]:
-    document = orjson.loads(completed.stdout)
-    if "data" not in document:
-        raise SystemExit(f"paysim failed: {document['error']}")
-    result: dict[str, object] = document["data"]
-    return result
-
-
 def package_times(runs: int) -> Path:
+    """Build times of the project's app; the scratch directory (its wheel cache stays warm)."""
     from paysim_cli.deploy.package import PackageRequest, build_package
     from paysim_cli.settings import Settings
 
@@ -73,13 +78,52 @@ def package_times(runs: int) -> Path:
         f"(min {min(warm):.2f}); {report.files:,} files, {report.bytes:,} bytes; "
         f"{'byte-identical' if len(hashes) == 1 else 'DIFFERENT'} over {runs} builds"
     )
-    remote_package: Path = build_package(
-        settings, PackageRequest(output_dir=scratch / "deploy", remote_build=True)
-    ).path
-    return remote_package
+    return scratch
 
 
-def deploy_times(package: Path, runs: int, rate: int, gate_seconds: float) -> None:
+def release_packages(scratch: Path) -> tuple[Path, Path]:
+    """The project's app and a broken copy of it, packaged with --remote-build (what a deploy ships)."""
+    from paysim_cli.deploy.package import PackageRequest, build_package
+    from paysim_cli.settings import Settings
+
+    settings = Settings(state_dir=scratch / "state")
+    broken_app = scratch / "broken-app"
+    shutil.copytree(ROOT / "function", broken_app, ignore=shutil.ignore_patterns("__pycache__"))
+    with (broken_app / "paysim_pipeline" / "processor.py").open("a") as processor:
+        processor.write(BROKEN)
+    good = build_package(settings, PackageRequest(output_dir=scratch / "good", remote_build=True))
+    broken = build_package(
+        settings,
+        PackageRequest(function_dir=broken_app, output_dir=scratch / "broken", remote_build=True),
+    )
+    return good.path, broken.path
+
+
+def timed_deploy(
+    environment: dict[str, str], package: Path, gate_seconds: float
+) -> tuple[float, dict[str, Any]]:
+    """The whole command's seconds, and its report (a rolled-back deploy's is in its error document)."""
+    started = time.perf_counter()
+    completed = paysim(
+        environment,
+        "function",
+        "deploy",
+        "--package",
+        str(package),
+        "--gate-seconds",
+        str(gate_seconds),
+        "--json",
+    )
+    took = time.perf_counter() - started
+    document = orjson.loads(completed.stdout)
+    report: dict[str, Any] = document["data"] if "data" in document else document["error"].get("report")
+    if report is None:
+        raise SystemExit(f"paysim function deploy failed: {document['error']}")
+    return took, report
+
+
+def deploy_times(packages: tuple[Path, Path], runs: int, rate: int, gate_seconds: float) -> None:
+    good, broken = packages
     with tempfile.TemporaryDirectory(prefix="paysim-bench-deploy-") as directory:
         environment = os.environ | {"PAYSIM_STATE_DIR": str(Path(directory) / "state")}
         assert paysim(environment, "local", "up").returncode == 0
@@ -94,41 +138,19 @@ def deploy_times(package: Path, runs: int, rate: int, gate_seconds: float) -> No
             )
             paysim(environment, "health", "--wait-healthy", "--timeout", "60", "--check", "function")
             load = subprocess.Popen(
-                [PAYSIM, "simulate", "--rate", str(rate), "--duration", str(int(runs * (gate_seconds + 15)))],
+                [
+                    PAYSIM,
+                    "simulate",
+                    "--rate",
+                    str(rate),
+                    "--duration",
+                    str(int(runs * (2 * gate_seconds + 40))),
+                ],
                 env=environment,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            totals, starts = [], []
-            for _ in range(runs):
-                started = time.perf_counter()
-                report = data(
-                    paysim(
-                        environment,
-                        "function",
-                        "deploy",
-                        "--env",
-                        "local",
-                        "--package",
-                        str(package),
-                        "--gate-seconds",
-                        str(gate_seconds),
-                        "--json",
-                    )
-                )
-                totals.append(time.perf_counter() - started)
-                gate = report["gate"]
-                assert isinstance(gate, dict)
-                starts.append(float(gate["start_seconds"]))
-                # The next run deploys the same release again: back to the working tree first.
-                (Path(environment["PAYSIM_STATE_DIR"]) / "function" / "active").unlink()
-            print(
-                f"local deploy at {rate:,} events/s, --gate-seconds {gate_seconds:g}: the whole command "
-                f"median {statistics.median(totals):.2f} s (min {min(totals):.2f}); from the pointer switch "
-                f"until every worker ran the release: median {statistics.median(starts):.2f} s "
-                f"(max {max(starts):.2f}); the rest is the gate's window, the store and the CLI start-up"
-            )
-            print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            measure(environment, good, broken, runs, gate_seconds, rate)
         finally:
             for process in (load, host):
                 if process is not None:
@@ -137,14 +159,46 @@ def deploy_times(package: Path, runs: int, rate: int, gate_seconds: float) -> No
             paysim(environment, "local", "down")
 
 
+def measure(
+    environment: dict[str, str], good: Path, broken: Path, runs: int, gate_seconds: float, rate: int
+) -> None:
+    passed: list[tuple[float, dict[str, Any]]] = []
+    rolled: list[tuple[float, dict[str, Any]]] = []
+    for _ in range(runs):
+        # Each round starts from the working tree, so the good release is a real switch every time.
+        (Path(environment["PAYSIM_STATE_DIR"]) / "function" / "active").unlink(missing_ok=True)
+        passed.append(timed_deploy(environment, good, gate_seconds))
+        if passed[-1][1]["outcome"] != "deployed":
+            raise SystemExit(f"the good release did not pass its gate: {passed[-1][1]['reason']}")
+        rolled.append(timed_deploy(environment, broken, gate_seconds))
+    median = statistics.median
+    print(
+        f"local deploy at {rate:,} events/s, --gate-seconds {gate_seconds:g}: the whole command median "
+        f"{median(t for t, _ in passed):.2f} s (min {min(t for t, _ in passed):.2f}); every worker ran the "
+        f"release {median(r['gate']['start_seconds'] for _, r in passed):.2f} s after the switch (median), "
+        f"healthy again {median(r['gate']['settle_seconds'] for _, r in passed):.2f} s later"
+    )
+    outcomes = sorted({r["outcome"] for _, r in rolled})
+    gate = [r["gate"] for _, r in rolled]
+    failed_after = [g["start_seconds"] + g["settle_seconds"] + g["observed_seconds"] for g in gate]
+    rollback = [float(r["rollback_seconds"] or 0) for _, r in rolled]
+    print(
+        f"broken release: {', '.join(outcomes)}; the whole command median "
+        f"{median(t for t, _ in rolled):.2f} s; the gate failed {median(failed_after):.2f} s after the "
+        f"switch (median); the rollback, until every worker ran the good release again, median "
+        f"{median(rollback):.2f} s (max {max(rollback):.2f})"
+    )
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate", type=int, default=2000)
     parser.add_argument("--gate-seconds", type=float, default=5.0)
     arguments = parser.parse_args()
-    package = package_times(arguments.runs)
-    deploy_times(package, arguments.runs, arguments.rate, arguments.gate_seconds)
+    scratch = package_times(arguments.runs)
+    deploy_times(release_packages(scratch), arguments.runs, arguments.rate, arguments.gate_seconds)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ class HealthThresholds(BaseModel):
     connections_fail_percent: float = Field(95.0, ge=0, le=100)
     canary_warn_seconds: float = Field(5.0, gt=0, description="a canary's publish-to-commit time")
     canary_timeout_seconds: float = Field(30.0, gt=0, description="a canary not committed by then fails")
+    worker_stale_seconds: float = Field(
+        3.0, gt=0, description="a local worker whose leases were not renewed for longer is stale"
+    )
     lag_sample_seconds: float = Field(0.25, ge=0, le=10, description="between the two lag samples")
     check_timeout_seconds: float = Field(5.0, gt=0, description="a check still running then is unknown")
 

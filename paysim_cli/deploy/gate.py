@@ -1,4 +1,5 @@
-"""The health gate after a deploy: the host runs the new release, then the pipeline stays healthy for
+"""The health gate after a deploy: the host runs the new release, the pipeline is healthy again after
+the switch (`wait_healthy`: workers reload and retake their leases), then it stays healthy for
 `seconds` — the `paysim health` checks pass every time, no invocation of the new code fails, and the
 lag does not grow. The first bad sign ends the gate; a release that passes has earned its place."""
 
@@ -24,6 +25,7 @@ class GateReport(BaseModel):
     passed: bool
     reason: str | None = None
     start_seconds: float = 0.0  # until the host ran the release
+    settle_seconds: float = 0.0  # then until the pipeline was healthy on it
     observed_seconds: float = 0.0
     health_reports: int = 0
     invocations: int = 0
@@ -51,14 +53,45 @@ def run_gate(
     credential: TokenCredential | None = None,
 ) -> GateReport:
     """Watch the pipeline after a deploy; the report says whether the release passed, and if not, why."""
-    from paysim_cli.health import HealthRequest, run_checks
-
     try:
         start = target.wait_running(version, request.start_timeout_seconds, on_status)
     except PaysimError as error:
         return GateReport(passed=False, reason=error.message)
+    settling = time.monotonic()
+    timeout = max(request.start_timeout_seconds - start, request.interval_seconds)
+    unsettled = _settle(settings, target, version, request, timeout, credential)
+    report = GateReport(
+        passed=True, start_seconds=round(start, 2), settle_seconds=round(time.monotonic() - settling, 2)
+    )
+    if unsettled is not None:
+        report.invocations, report.failed_invocations, _ = target.invocations(version)
+        return _fail(report, unsettled)
     on_status(f"the host runs release {version}; watching the pipeline for {request.seconds:g} s")
-    report = GateReport(passed=True, start_seconds=round(start, 2))
+    report = _watch(settings, target, version, request, report, credential)
+    growth = report.lag_growth_per_second
+    if report.passed and growth is not None and growth > request.max_lag_growth_per_second:
+        return _fail(
+            report,
+            f"the lag grew by {growth:,.0f} events/s over {report.observed_seconds:g} s "
+            f"(at most {request.max_lag_growth_per_second:,g}/s): the release does not keep up",
+        )
+    if report.passed:
+        on_status(f"gate passed: healthy for {report.observed_seconds:g} s, {report.invocations} invocations")
+    return report
+
+
+def _watch(
+    settings: Settings,
+    target: GateTarget,
+    version: str | None,
+    request: GateRequest,
+    report: GateReport,
+    credential: TokenCredential | None,
+) -> GateReport:
+    """A health report and the release's invocations every interval for `seconds`; the first bad one
+    fails the report."""
+    from paysim_cli.health import HealthRequest, run_checks
+
     began = time.monotonic()
     samples: list[tuple[float, int]] = []
     while True:
@@ -67,29 +100,65 @@ def run_gate(
         lag = _lag(health)
         if lag is not None:
             samples.append((time.monotonic() - began, lag))
-        report.invocations, report.failed_invocations, last_error = target.invocations(version)
+        report.invocations, report.failed_invocations, _ = target.invocations(version)
         report.observed_seconds = round(time.monotonic() - began, 2)
         _lag_summary(report, samples)
-        if report.failed_invocations > request.max_failed_invocations:
-            return _fail(
-                report, f"{report.failed_invocations} invocations of release {version} failed: {last_error}"
-            )
+        failing = _failing(target, version, request)
+        if failing is not None:
+            return _fail(report, failing)
         if not health.healthy:
             report.unhealthy = [f"{check.name}: {check.message}" for check in health.unhealthy_checks()]
             return _fail(report, "the pipeline is not healthy: " + "; ".join(report.unhealthy))
         remaining = request.seconds - (time.monotonic() - began)
         if remaining <= 0:
-            break
+            return report
         time.sleep(min(request.interval_seconds, remaining))
-    growth = report.lag_growth_per_second
-    if growth is not None and growth > request.max_lag_growth_per_second:
-        return _fail(
-            report,
-            f"the lag grew by {growth:,.0f} events/s over {report.observed_seconds:g} s "
-            f"(at most {request.max_lag_growth_per_second:,g}/s): the release does not keep up",
+
+
+def _failing(target: GateTarget, version: str | None, request: GateRequest) -> str | None:
+    """Why the release fails already (more failed invocations than allowed), or None."""
+    _, failed, last_error = target.invocations(version)
+    if failed > request.max_failed_invocations:
+        return f"{failed} invocations of release {version} failed: {last_error}"
+    return None
+
+
+class _ReleaseFails(Exception):
+    """Ends the wait for a healthy pipeline early: the new code already fails."""
+
+
+def _settle(
+    settings: Settings,
+    target: GateTarget,
+    version: str | None,
+    request: GateRequest,
+    timeout: float,
+    credential: TokenCredential | None = None,
+) -> str | None:
+    """Wait until the pipeline is healthy on the new release (at least one look, at most `timeout`);
+    why not, or None. A failed invocation of the release ends the wait at once."""
+    from paysim_cli.health import HealthRequest, wait_healthy
+
+    def fails_yet(_: HealthReport) -> None:
+        failing = _failing(target, version, request)
+        if failing is not None:
+            raise _ReleaseFails(failing)
+
+    try:
+        health = wait_healthy(
+            settings,
+            HealthRequest(),
+            timeout=timeout,
+            interval=request.interval_seconds,
+            on_report=fails_yet,
+            credential=credential,
         )
-    on_status(f"gate passed: healthy for {report.observed_seconds:g} s, {report.invocations} invocations")
-    return report
+    except _ReleaseFails as failing:
+        return str(failing)
+    if health.healthy:
+        return None
+    unhealthy = "; ".join(f"{check.name}: {check.message}" for check in health.unhealthy_checks())
+    return f"the pipeline was not healthy on release {version} within {timeout:g} s: {unhealthy}"
 
 
 def _fail(report: GateReport, reason: str) -> GateReport:

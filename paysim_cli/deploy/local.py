@@ -73,16 +73,16 @@ class LocalTarget:
         )
         on_status(f"the active pointer now names release {manifest.version}")
 
+    def require_release(self) -> None:
+        """Settings belong to a release: with none deployed, there is nothing to apply them to."""
+        if read_active(self.state_dir) is None:
+            raise _no_release()
+
     def apply_settings(self, release_settings: Mapping[str, str], on_status: Callable[[str], None]) -> None:
         """New settings for the active release: the pointer is switched to the same release with them."""
         active = read_active(self.state_dir)
         if active is None:
-            raise PaysimError(
-                "no_release_deployed",
-                "no release is deployed locally, so there are no release settings to apply",
-                "deploy one first: `paysim function deploy --env local` (it applies the settings file too)",
-                exit_code=ExitCode.CONFLICT,
-            )
+            raise _no_release()
         write_active(
             self.state_dir,
             active.model_copy(update={"settings": dict(release_settings), "activated_at": datetime.now(UTC)}),
@@ -148,6 +148,15 @@ class LocalTarget:
 
     def workers(self) -> list[WorkerRelease]:
         return running_workers(self.state_dir)
+
+
+def _no_release() -> PaysimError:
+    return PaysimError(
+        "no_release_deployed",
+        "no release is deployed locally, so there are no release settings to apply",
+        "deploy one first: `paysim function deploy --env local` (it applies the settings file too)",
+        exit_code=ExitCode.CONFLICT,
+    )
 
 
 def _not_running(version: str | None, workers: list[WorkerRelease], timeout: float) -> str:

@@ -161,7 +161,7 @@ def verify_package(package: Path) -> ReleaseManifest:
             )
         with tempfile.TemporaryDirectory(prefix="paysim-verify-") as scratch:
             archive.extractall(scratch)
-            functions = check_registration(Path(scratch))
+            functions = check_registration(Path(scratch), package)
     found = sorted(function.name for function in functions)
     if found != sorted(manifest.function_names()):
         raise PaysimError(
@@ -213,15 +213,8 @@ def build_package(settings: Settings, request: PackageRequest) -> PackageReport:
     platform = TargetPlatform()
     with tempfile.TemporaryDirectory(prefix="paysim-package-") as scratch:
         staging = Path(scratch) / "app"
-        for path in files:
-            (staging / path).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(function_dir / path, staging / path)
-        dependencies: list[str] = []
-        if not request.remote_build:
-            dependencies = vendor_dependencies(
-                requirements, staging / SITE_PACKAGES, settings.state_dir / "function" / "wheels", platform
-            )
-        functions = check_registration(staging)
+        dependencies = _stage(settings, request, function_dir, files, staging, platform)
+        functions = check_registration(staging, function_dir)
         entries = staged_entries(staging)
         content = content_sha256((entry, (staging / entry).read_bytes()) for entry in entries)
         manifest = ReleaseManifest(
@@ -256,6 +249,24 @@ def build_package(settings: Settings, request: PackageRequest) -> PackageReport:
         build_seconds=round(time.monotonic() - started, 2),
         manifest=manifest,
     )
+
+
+def _stage(
+    settings: Settings,
+    request: PackageRequest,
+    function_dir: Path,
+    files: list[str],
+    staging: Path,
+    platform: TargetPlatform,
+) -> list[str]:
+    """Copy the app's files into `staging` and vendor its dependencies (none with remote_build)."""
+    for path in files:
+        (staging / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(function_dir / path, staging / path)
+    if request.remote_build:
+        return []
+    wheels = settings.state_dir / "function" / "wheels"
+    return vendor_dependencies(function_dir / REQUIREMENTS, staging / SITE_PACKAGES, wheels, platform)
 
 
 def staged_entries(staging: Path) -> list[str]:

@@ -35,8 +35,11 @@ print(json.dumps({"functions": [[f.name, f.trigger] for f in functions]}))
 """
 
 
-def check_registration(app_dir: Path) -> list[RegisteredFunction]:
-    """The functions the app in `app_dir` registers; `no_functions_registered` when it registers none."""
+def check_registration(app_dir: Path, shown_as: Path | None = None) -> list[RegisteredFunction]:
+    """The functions the app in `app_dir` registers; `no_functions_registered` when it registers none.
+    Messages name `shown_as` (the sources, or the package) rather than a scratch copy."""
+    shown = shown_as or app_dir
+    script = shown / "function_app.py" if shown.is_dir() else shown  # a package is named as it is
     try:
         completed = subprocess.run(
             [sys.executable, "-I", "-B", "-c", _SCRIPT, str(app_dir), str(app_dir / SITE_PACKAGES)],
@@ -49,7 +52,7 @@ def check_registration(app_dir: Path) -> list[RegisteredFunction]:
     except subprocess.TimeoutExpired as error:
         raise PaysimError(
             "function_app_import_failed",
-            f"loading {app_dir / 'function_app.py'} did not finish within {CHECK_TIMEOUT_SECONDS:g} s",
+            f"loading {script} did not finish within {CHECK_TIMEOUT_SECONDS:g} s",
             "something at import time blocks (a network call?); imports must not have side effects",
             exit_code=ExitCode.CONFIG,
         ) from error
@@ -71,7 +74,7 @@ def check_registration(app_dir: Path) -> list[RegisteredFunction]:
     if not functions:
         raise PaysimError(
             "no_functions_registered",
-            f"{app_dir / 'function_app.py'} registers no function: the host would start and do nothing",
+            f"{script} registers no function: the host would start and do nothing",
             "register the blueprint on the FunctionApp (`app.register_functions(bp)`); the package was "
             "not shipped",
             exit_code=ExitCode.CONFIG,

@@ -35,3 +35,4 @@ class DeployRequest(BaseModel):
     poll_seconds: float = Field(2.0, gt=0, le=60)
     deploy_timeout_seconds: float = Field(900.0, gt=0)
     functions_timeout_seconds: float = Field(180.0, gt=0)
+    production_confirmed: bool = False  # --deploy-production: a protected environment needs it too

@@ -57,6 +57,7 @@ class DeployReport(BaseModel):
     rolled_back_to: str | None = None
     reason: str | None = None  # why it failed
     rollback_error: str | None = None
+    rollback_seconds: float | None = None  # from the failure until the previous release ran again
     duration_seconds: float = 0.0
 
 
@@ -81,6 +82,17 @@ class DeployFailed(PaysimError):
     def __init__(self, code: str, message: str, hint: str, report: DeployReport) -> None:
         super().__init__(code, message, hint, exit_code=ExitCode.FAILURE, report=report)
         self.deploy_report = report
+
+
+def check_production(settings: Settings, *, confirmed: bool, flag: str) -> None:
+    """A protected environment (production) changes only with its verb's second flag as well."""
+    if settings.is_protected and not confirmed:
+        raise PaysimError(
+            "production_protected",
+            f"{settings.env} is protected: `paysim function` changes it only when asked twice",
+            f"add {flag} as well (with --yes), if you really mean to change {settings.env}",
+            exit_code=ExitCode.ABORTED,
+        )
 
 
 def settings_file(settings: Settings, function_dir: Path | None) -> Path:
@@ -124,6 +136,7 @@ def deploy(
     credential: TokenCredential | None = None,
 ) -> DeployReport:
     """Store, apply and gate one release; roll back by itself when it fails (raises RolledBack)."""
+    check_production(settings, confirmed=request.production_confirmed, flag="--deploy-production")
     started = time.monotonic()
     store = release_store(settings)
     target = _target(settings, request, credential)
@@ -263,6 +276,7 @@ class _Attempt:
     def _roll_back(self) -> None:
         """Deploy what ran before (or restore its settings), wait for the host, and raise what happened."""
         previous, report = self.previous, self.report
+        started = time.monotonic()
         what = f"release {previous}" if previous else "the state before the deploy"
         self.on_status(f"release {report.version} failed: {report.reason}; rolling back to {what}")
         rollback = self.history.record(
@@ -277,10 +291,12 @@ class _Attempt:
         try:
             self._restore(rollback)
         except PaysimError as error:
+            report.rollback_seconds = round(time.monotonic() - started, 2)
             report.rollback_error, report.outcome = error.message, Outcome.FAILED
             self._finish(rollback, Outcome.FAILED, reason=error.message)
             self._finish(self.record, Outcome.FAILED, reason=report.reason)
             raise _not_rolled_back(report, error) from error
+        report.rollback_seconds = round(time.monotonic() - started, 2)
         self._finish(rollback, Outcome.DEPLOYED)
         self._finish(self.record, Outcome.ROLLED_BACK, reason=report.reason, back_to=previous)
         self.history.active = previous
@@ -295,17 +311,10 @@ class _Attempt:
             package = self.store.fetch(previous, self.scratch)
             manifest = read_manifest(package)
             rollback.commit = manifest.commit
-            target.deploy(
-                package,
-                manifest,
-                self.previous_settings,
-                deployment_id=rollback.id,
-                on_status=self.on_status,
-                on_change=lambda: None,
-            )
-        elif target.restores_without_release:
-            target.deploy_nothing(self.on_status)
-        else:
+            args = (package, manifest, self.previous_settings, rollback.id, self.request, self.on_status)
+            _redeploy(target, *args)
+            return
+        if not target.restores_without_release:
             target.apply_settings(self.settings_before, self.on_status)
             raise PaysimError(
                 "no_release_to_roll_back_to",
@@ -313,8 +322,9 @@ class _Attempt:
                 f"{self.report.version}, with the release settings it had before",
                 "fix the release and deploy again",
             )
+        target.deploy_nothing(self.on_status)
         if target.has_host():
-            target.wait_running(previous, self.request.gate_request.start_timeout_seconds, self.on_status)
+            target.wait_running(None, self.request.gate_request.start_timeout_seconds, self.on_status)
 
 
 def _not_rolled_back(report: DeployReport, error: PaysimError) -> DeployFailed:
@@ -360,25 +370,20 @@ def rollback(
     *,
     on_status: Status,
     confirm: Confirm,
+    production_confirmed: bool = False,
     request: DeployRequest | None = None,
     credential: TokenCredential | None = None,
 ) -> RollbackReport:
     """Deploy a stored release again (by default the one live before the active one), with the settings
     it ran with, and wait until the host runs it."""
+    check_production(settings, confirmed=production_confirmed, flag="--rollback-production")
     request = request or DeployRequest()
     started = time.monotonic()
     store = release_store(settings)
     target = _target(settings, request, credential)
     with store.locked(), tempfile.TemporaryDirectory(prefix="paysim-rollback-") as scratch:
         history = store.history()
-        version = to or history.previous_good(history.active)
-        if version is None:
-            raise PaysimError(
-                "no_release_to_roll_back_to",
-                f"the {settings.env} history has no release before {history.active or 'the active one'}",
-                "`paysim function releases` lists the stored releases; pass --to VERSION",
-                exit_code=ExitCode.CONFLICT,
-            )
+        version = _rollback_version(settings, history, to)
         package = store.fetch(version, Path(scratch))
         manifest = read_manifest(package)
         release_settings = history.settings_of(version)
@@ -396,19 +401,7 @@ def rollback(
         store.save_history(history)
         previous = history.active
         try:
-            target.deploy(
-                package,
-                manifest,
-                release_settings,
-                deployment_id=record.id,
-                on_status=on_status,
-                on_change=lambda: None,
-            )
-            running = (
-                target.wait_running(version, request.gate_request.start_timeout_seconds, on_status)
-                if target.has_host()
-                else None
-            )
+            running = _redeploy(target, package, manifest, release_settings, record.id, request, on_status)
         except PaysimError as error:
             _finish(store, history, record, Outcome.FAILED, reason=error.message)
             raise
@@ -427,6 +420,42 @@ def rollback(
         )
 
 
+def _rollback_version(settings: Settings, history: ReleaseHistory, to: str | None) -> str:
+    version = to or history.previous_good(history.active)
+    if version is None:
+        raise PaysimError(
+            "no_release_to_roll_back_to",
+            f"the {settings.env} history has no release before {history.active or 'the active one'}",
+            "`paysim function releases` lists the stored releases; pass --to VERSION",
+            exit_code=ExitCode.CONFLICT,
+        )
+    return version
+
+
+def _redeploy(
+    target: DeployTarget,
+    package: Path,
+    manifest: ReleaseManifest,
+    release_settings: dict[str, str],
+    deployment_id: str,
+    request: DeployRequest,
+    on_status: Status,
+) -> float | None:
+    """Deploy a stored release as it was and wait for the host to run it: the seconds that took, or
+    None when no host runs (the next one starts on it)."""
+    target.deploy(
+        package,
+        manifest,
+        release_settings,
+        deployment_id=deployment_id,
+        on_status=on_status,
+        on_change=lambda: None,
+    )
+    if not target.has_host():
+        return None
+    return target.wait_running(manifest.version, request.gate_request.start_timeout_seconds, on_status)
+
+
 def settings_diff(
     settings: Settings, function_dir: Path | None = None, *, credential: TokenCredential | None = None
 ) -> SettingsDiff:
@@ -443,14 +472,17 @@ def apply_settings(
     *,
     on_status: Status,
     confirm: Confirm,
+    production_confirmed: bool = False,
     credential: TokenCredential | None = None,
 ) -> SettingsDiff:
     """Apply the settings file to the app as it runs (the active release keeps running), and record it."""
+    check_production(settings, confirmed=production_confirmed, flag="--apply-production")
     source = settings_file(settings, function_dir)
     release_settings = load_release_settings(source)
     store = release_store(settings)
     target = deploy_target(settings, credential)
     with store.locked():
+        target.require_release()
         diff = diff_settings(target.app_settings(), release_settings, str(source))
         if diff.empty:
             on_status("the release settings are already applied: nothing to do")

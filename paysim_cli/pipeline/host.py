@@ -466,9 +466,14 @@ def run_pipeline(
     request: PipelineRequest,
     *,
     on_progress: Callable[[HostProgress], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
 ) -> PipelineReport:
-    """Host the function until SIGINT/SIGTERM or, with `until_drained`, until the group has caught up."""
+    """Host the function until SIGINT/SIGTERM or, with `until_drained`, until the group has caught up.
+
+    `on_start` hears what the host runs (a release, the working tree), once the workers are started."""
     with stop_on_signals(Interruption()) as interrupted, PipelineHost(settings, request) as host:
+        if on_start is not None:
+            on_start(f"hosting {host.hosting}")
         status = host.run_until(
             until_drained=request.until_drained, should_stop=interrupted.is_set, on_progress=on_progress
         )

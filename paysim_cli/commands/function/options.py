@@ -32,6 +32,16 @@ RemoteBuildOption = Annotated[
         help="Ship the sources only and let the service install requirements.txt (no vendored wheels).",
     ),
 ]
+DeployProductionOption = Annotated[
+    bool, typer.Option("--deploy-production", help="Also required, with --yes, to deploy to production.")
+]
+RollbackProductionOption = Annotated[
+    bool, typer.Option("--rollback-production", help="Also required, with --yes, to roll production back.")
+]
+ApplyProductionOption = Annotated[
+    bool,
+    typer.Option("--apply-production", help="Also required, with --yes, to change production's settings."),
+]
 
 
 def function_context(ctx: typer.Context, json_output: bool, env: str | None) -> tuple[AppContext, Settings]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from paysim_cli.deploy.appsettings import SettingsDiff
+from paysim_cli.output import Output
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -47,7 +50,8 @@ def render_gate(console: Console, gate: GateReport | None) -> None:
         else ""
     )
     console.print(
-        f"  gate: {verdict} (host ran it after {gate.start_seconds:g} s; "
+        f"  gate: {verdict} (host ran it after {gate.start_seconds:g} s, healthy "
+        f"{gate.settle_seconds:g} s later; "
         f"watched {gate.observed_seconds:g} s, "
         f"{gate.health_reports} health reports, {gate.invocations:,} invocations, "
         f"{gate.failed_invocations} failed{lag})",
@@ -70,7 +74,8 @@ def render_rollback_block(console: Console, report: DeployReport) -> None:
     console.print(rule, markup=False)
     console.print(f"ROLLED BACK: release {report.version} did not go live on {report.env}", markup=False)
     console.print(f"  why:         {report.reason}", markup=False)
-    console.print(f"  now running: {back_to}, with the settings it ran with", markup=False)
+    took = "" if report.rollback_seconds is None else f" (rolled back in {report.rollback_seconds:g} s)"
+    console.print(f"  now running: {back_to}, with the settings it ran with{took}", markup=False)
     console.print(f"  deployment:  {report.deployment_id} (see `paysim function releases`)", markup=False)
     if report.gate is not None:
         render_gate(console, report.gate)
@@ -85,3 +90,20 @@ def render_failed_block(console: Console, report: DeployReport, message: str) ->
     console.print(f"  rollback: {report.rollback_error or message}", markup=False)
     console.print("  check what runs: `paysim function status`", markup=False)
     console.print(rule, markup=False)
+
+
+@contextmanager
+def deploy_failure_blocks(output: Output) -> Iterator[None]:
+    """A deploy that failed after changing something says so in its block (stderr) before its error."""
+    from paysim_cli.deploy.service import DeployFailed, RolledBack
+
+    try:
+        yield
+    except RolledBack as rolled_back:
+        if not output.json_mode:
+            render_rollback_block(output.err_console, rolled_back.deploy_report)
+        raise
+    except DeployFailed as failed:
+        if not output.json_mode:
+            render_failed_block(output.err_console, failed.deploy_report, failed.message)
+        raise

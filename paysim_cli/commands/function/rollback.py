@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from paysim_cli.commands.function.deploy import confirmation
-from paysim_cli.commands.function.options import EnvOption, function_context
+from paysim_cli.commands.function.confirmation import confirmation
+from paysim_cli.commands.function.options import EnvOption, RollbackProductionOption, function_context
 from paysim_cli.commands.options import JsonOption, YesOption
 
 if TYPE_CHECKING:
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 EXAMPLES = (
     "paysim function rollback --env local",
     "paysim function rollback --env dev --to 4f1c2a9b0d3e-12a93e62 --yes",
+    "paysim function rollback --env production --yes --rollback-production",
 )
 
 
@@ -28,14 +29,20 @@ def rollback(
     ] = None,
     env: EnvOption = None,
     yes: YesOption = False,
+    rollback_production: RollbackProductionOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Redeploy a stored release (no new build) and wait until the host runs it."""
     from paysim_cli.deploy.service import rollback as roll_back
 
     state, settings = function_context(ctx, json_output, env)
+    confirm = confirmation(state, settings, yes, "roll back")
     report = roll_back(
-        settings, to, on_status=state.output.status, confirm=confirmation(state, settings, yes)
+        settings,
+        to,
+        on_status=state.output.status,
+        confirm=confirm,
+        production_confirmed=rollback_production,
     )
 
     def render(console: Console) -> None:

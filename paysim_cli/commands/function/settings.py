@@ -6,8 +6,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from paysim_cli.commands.function.deploy import confirmation
-from paysim_cli.commands.function.options import EnvOption, FunctionDirOption, function_context
+from paysim_cli.commands.function.confirmation import confirmation
+from paysim_cli.commands.function.options import (
+    ApplyProductionOption,
+    EnvOption,
+    FunctionDirOption,
+    function_context,
+)
 from paysim_cli.commands.help import group, verb
 from paysim_cli.commands.options import JsonOption, YesOption
 
@@ -19,6 +24,7 @@ DIFF_EXAMPLES = ("paysim function settings diff", "paysim function settings diff
 APPLY_EXAMPLES = (
     "paysim function settings apply --env local",
     "paysim function settings apply --env dev --yes",
+    "paysim function settings apply --env production --yes --apply-production",
 )
 
 
@@ -46,6 +52,7 @@ def apply(
     env: EnvOption = None,
     function_dir: FunctionDirOption = None,
     yes: YesOption = False,
+    apply_production: ApplyProductionOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Apply the settings file to the running release (recorded in the release history)."""
@@ -53,8 +60,13 @@ def apply(
     from paysim_cli.deploy.service import apply_settings
 
     state, settings = function_context(ctx, json_output, env)
+    confirm = confirmation(state, settings, yes, "apply release settings")
     report = apply_settings(
-        settings, function_dir, on_status=state.output.status, confirm=confirmation(state, settings, yes)
+        settings,
+        function_dir,
+        on_status=state.output.status,
+        confirm=confirm,
+        production_confirmed=apply_production,
     )
 
     def render(console: Console) -> None:

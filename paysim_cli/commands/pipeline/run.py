@@ -28,7 +28,23 @@ from paysim_cli.pipeline.request import DEFAULT_FUNCTION_NAME, PipelineRequest
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from paysim_cli.output import Output
     from paysim_cli.pipeline.host import PipelineReport
+
+FunctionDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="The Function app's directory (it never switches releases).",
+        show_default="the active release, else the project's function/",
+    ),
+]
+DevelopmentOption = Annotated[
+    bool,
+    typer.Option(
+        "--development",
+        help="Run the working tree's function/ even when a release is deployed (paysim function deploy).",
+    ),
+]
 
 EXAMPLES = (
     "paysim pipeline run --until-drained",
@@ -47,20 +63,11 @@ def run(
     until_drained: Annotated[
         bool, typer.Option(help="Stop once every partition is caught up (and stays so for a second).")
     ] = False,
-    function_dir: Annotated[
-        Path | None,
-        typer.Option(help="The Function app's directory.", show_default="the project's function/"),
-    ] = None,
+    function_dir: FunctionDirOption = None,
     function_name: Annotated[
         str, typer.Option("--function", help="The Event Hub function to host.")
     ] = DEFAULT_FUNCTION_NAME,
-    development: Annotated[
-        bool,
-        typer.Option(
-            "--development",
-            help="Run the working tree's function/ even when a release is deployed (paysim function deploy).",
-        ),
-    ] = False,
+    development: DevelopmentOption = False,
     database_url: DatabaseUrlOption = None,
     source: LegacySourceOption = None,
     json_output: JsonOption = False,
@@ -71,7 +78,7 @@ def run(
     flight, the report is printed, and the exit status is 130 or 143.
     """
     from paysim_cli.commands.pipeline.live import host_view
-    from paysim_cli.pipeline.host import hosting, run_pipeline
+    from paysim_cli.pipeline.host import run_pipeline
 
     state = app_context(ctx, json_output)
     request = validated(
@@ -87,22 +94,28 @@ def run(
         until_drained=until_drained,
         source=transport_for(state.settings, state.output, transport, {"--source": source}),
     )
-    state.output.status(f"hosting {hosting(state.settings, request)}")
     with host_view(state.output) as on_progress:
         report = run_pipeline(
-            state.settings.override(database_url=database_url), request, on_progress=on_progress
+            state.settings.override(database_url=database_url),
+            request,
+            on_progress=on_progress,
+            on_start=state.output.status,
         )
-    if report.last_error:
-        state.output.warn(
-            f"{plural(report.failed_invocations, 'invocation')} failed; the last: {report.last_error}"
-        )
-    if report.restarts:
-        state.output.warn(
-            f"{plural(report.restarts, 'crashed worker')} restarted; the last crash: {report.last_crash}"
-        )
+    _warn_failures(state.output, report)
     finish_interruptible(
         state.output, report, lambda console: render_report(console, report), report.interrupted_by
     )
+
+
+def _warn_failures(output: Output, report: PipelineReport) -> None:
+    if report.last_error:
+        output.warn(
+            f"{plural(report.failed_invocations, 'invocation')} failed; the last: {report.last_error}"
+        )
+    if report.restarts:
+        output.warn(
+            f"{plural(report.restarts, 'crashed worker')} restarted; the last crash: {report.last_crash}"
+        )
 
 
 def render_report(console: Console, report: PipelineReport) -> None:

@@ -44,6 +44,13 @@ def package(cli: CliInvoker, app: Path, output: Path, marker: str) -> dict[str, 
     return built
 
 
+def deploy(cli: CliInvoker, built: dict[str, Any], app: Path, *extra: str) -> dict[str, Any]:
+    """`paysim function deploy --no-gate` of a built package, with the app's settings file."""
+    line = ["function", "deploy", "--package", built["path"], "--function-dir", str(app), "--no-gate"]
+    deployed: dict[str, Any] = data(cli(*line, *extra, "--json"))
+    return deployed
+
+
 def test_package_deploy_releases_status_and_rollback_on_the_local_target(
     cli: CliInvoker, app: Path, tmp_path: Path, state_dir: Path
 ) -> None:
@@ -51,20 +58,7 @@ def test_package_deploy_releases_status_and_rollback_on_the_local_target(
     assert first["functions"] == ["process_payment_events"]
     assert Path(first["path"]).name == f"paysim-function-{first['version']}.zip"
 
-    deployed = data(
-        cli(
-            "function",
-            "deploy",
-            "--env",
-            "local",
-            "--package",
-            first["path"],
-            "--function-dir",
-            str(app),
-            "--no-gate",
-            "--json",
-        )
-    )
+    deployed = deploy(cli, first, app, "--env", "local")
     assert (deployed["outcome"], deployed["version"], deployed["gate"]) == (
         "deployed",
         first["version"],
@@ -118,19 +112,7 @@ def test_settings_diff_and_apply_change_the_running_release_settings(
     assert none_yet.exit_code == ExitCode.CONFLICT
     assert error(none_yet)["code"] == "no_release_deployed"
 
-    built = package(cli, app, tmp_path / "one", "one")
-    data(
-        cli(
-            "function",
-            "deploy",
-            "--package",
-            built["path"],
-            "--function-dir",
-            str(app),
-            "--no-gate",
-            "--json",
-        )
-    )
+    deploy(cli, package(cli, app, tmp_path / "one", "one"), app)
     (app / "settings" / "local.json").write_text(
         '{"PAYSIM_WINDOW_SECONDS": "300", "PAYSIM_RULES_FILE": "https://st.blob.core.windows.net/r.yaml?sig=abc"}'
     )

@@ -120,6 +120,7 @@ def test_an_app_that_registers_no_function_is_refused(settings: Settings, tmp_pa
     with pytest.raises(PaysimError) as raised:
         _build(settings, app, tmp_path / "out")
     assert (raised.value.code, raised.value.exit_code) == ("no_functions_registered", ExitCode.CONFIG)
+    assert str(app.resolve() / "function_app.py") in raised.value.message  # the sources, not a scratch copy
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 
 
