@@ -166,7 +166,7 @@ def test_a_shared_environment_needs_confirmation_and_local_does_not(
 ) -> None:
     import io
 
-    from paysim_cli.commands.function.deploy import confirmation
+    from paysim_cli.commands.function.confirmation import confirmation
     from paysim_cli.context import AppContext
     from paysim_cli.deploy.appsettings import SettingsDiff
     from paysim_cli.errors import PaysimError
@@ -174,12 +174,32 @@ def test_a_shared_environment_needs_confirmation_and_local_does_not(
     from paysim_cli.settings import Settings
 
     diff = SettingsDiff(source="dev.json", changes=[], unchanged=[], untouched=3)
-    # "n" at a terminal, or no terminal to ask at (CI without --yes): both refuse, exit 10.
+    # "n" at a terminal, or no terminal to ask at (CI without --yes): both refuse, exit 10; without a
+    # terminal the refusal comes before anything is read (when the callback is made).
     state = AppContext(Settings(env="dev"), Output(json_mode=True, stdin_is_tty=bool(answer)))
     monkeypatch.setattr("sys.stdin", io.StringIO(answer))
+
+    def ask() -> None:
+        confirm = confirmation(state, Settings(env="dev"), False, "deploy")
+        assert answer, "without a terminal, making the callback refuses already"
+        confirm(None, diff)
+
     with pytest.raises(PaysimError) as raised:
-        confirmation(state, Settings(env="dev"), yes=False)(None, diff)
+        ask()
     code = "aborted" if answer else "confirmation_required"
     assert (raised.value.code, raised.value.exit_code) == (code, ExitCode.ABORTED)
-    confirmation(state, Settings(env="dev"), yes=True)(None, diff)
-    confirmation(state, Settings(env="local"), yes=False)(None, diff)
+    confirmation(state, Settings(env="dev"), True, "deploy")(None, diff)
+    confirmation(state, Settings(env="local"), False, "deploy")(None, diff)
+
+
+def test_production_needs_its_second_flag() -> None:
+    from paysim_cli.deploy.service import check_production
+    from paysim_cli.errors import PaysimError
+    from paysim_cli.settings import Settings
+
+    with pytest.raises(PaysimError) as raised:
+        check_production(Settings(env="production"), confirmed=False, flag="--deploy-production")
+    assert (raised.value.code, raised.value.exit_code) == ("production_protected", ExitCode.ABORTED)
+    assert "--deploy-production" in (raised.value.hint or "")
+    check_production(Settings(env="production"), confirmed=True, flag="--deploy-production")
+    check_production(Settings(env="staging"), confirmed=False, flag="--deploy-production")
