@@ -16,21 +16,17 @@ import argparse
 import cProfile
 import pstats
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "function"))
 
-from paysim_cli.local.azurite import Azurite  # noqa: E402
-from paysim_cli.local.postgres import EmbeddedPostgres  # noqa: E402
-from paysim_cli.local.processes import free_port  # noqa: E402
-from paysim_cli.local.state import azurite_connection_string, ensure_postgres_password  # noqa: E402
-from paysim_cli.migrations import upgrade  # noqa: E402
-from paysim_cli.settings import Settings  # noqa: E402
+from harness import temporary_stack  # noqa: E402
+
 from paysim_cli.simulator.generator import BLOCK_EVENTS, EventGenerator  # noqa: E402
 from paysim_cli.simulator.profile_store import load_profile  # noqa: E402
 from paysim_pipeline.config import PipelineConfig  # noqa: E402
@@ -93,21 +89,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print the cProfile of the processing loop")
     arguments = parser.parse_args()
     bodies = generate(arguments.events + 10)
-    with tempfile.TemporaryDirectory(prefix="paysim-bench-") as directory:
-        postgres = EmbeddedPostgres(Path(directory) / "postgres", ensure_postgres_password(Path(directory)))
-        postgres_state = postgres.start(free_port())
-        azurite_state = Azurite(Path(directory) / "azurite").start(free_port())
-        try:
-            database_url = postgres.url(postgres_state.port)
-            upgrade(Settings(database_url=database_url))
-            config = PipelineConfig(
-                database_url=database_url,
-                blob_connection_string=azurite_connection_string(azurite_state.port),
-            )
-            run(config, bodies, arguments.batch_size, arguments.profile)
-        finally:
-            Azurite.stop(azurite_state)
-            postgres.stop()
+    with temporary_stack() as stack:
+        config = PipelineConfig(
+            database_url=stack.database_url, blob_connection_string=stack.blob_connection_string
+        )
+        run(config, bodies, arguments.batch_size, arguments.profile)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import argparse
 import io
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "function"))
 
+from harness import temporary_stack  # noqa: E402
 from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
 from opentelemetry.sdk.metrics.export import (  # noqa: E402
     ConsoleMetricExporter,
@@ -32,12 +32,6 @@ from opentelemetry.sdk.metrics.export import (  # noqa: E402
 )
 from pipeline_processor import generate  # noqa: E402
 
-from paysim_cli.local.azurite import Azurite  # noqa: E402
-from paysim_cli.local.postgres import EmbeddedPostgres  # noqa: E402
-from paysim_cli.local.processes import free_port  # noqa: E402
-from paysim_cli.local.state import azurite_connection_string, postgres_url  # noqa: E402
-from paysim_cli.migrations import upgrade  # noqa: E402
-from paysim_cli.settings import Settings  # noqa: E402
 from paysim_pipeline.config import PipelineConfig  # noqa: E402
 from paysim_pipeline.processor import BatchProcessor, IncomingEvent  # noqa: E402
 from paysim_pipeline.telemetry import PipelineTelemetry  # noqa: E402
@@ -104,21 +98,11 @@ def main() -> None:
     parser.add_argument("--events-per-round", type=int, default=20_000)
     parser.add_argument("--batch-size", type=int, default=500)
     arguments = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="paysim-bench-") as directory:
-        postgres = EmbeddedPostgres(Path(directory) / "postgres")
-        postgres_state = postgres.start(free_port())
-        azurite_state = Azurite(Path(directory) / "azurite").start(free_port())
-        try:
-            database_url = postgres_url(postgres_state.port)
-            upgrade(Settings(database_url=database_url))
-            config = PipelineConfig(
-                database_url=database_url,
-                blob_connection_string=azurite_connection_string(azurite_state.port),
-            )
-            run(config, arguments.rounds, arguments.events_per_round, arguments.batch_size)
-        finally:
-            Azurite.stop(azurite_state)
-            postgres.stop()
+    with temporary_stack() as stack:
+        config = PipelineConfig(
+            database_url=stack.database_url, blob_connection_string=stack.blob_connection_string
+        )
+        run(config, arguments.rounds, arguments.events_per_round, arguments.batch_size)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from paysim_cli.commands import (
     config,
     db,
     demo,
+    dlq,
     function,
     health,
     hub,
@@ -218,6 +219,7 @@ app.add_typer(archive.app, name="archive")
 app.add_typer(metrics.app, name="metrics")
 verb(app, "demo", demo.demo, *demo.EXAMPLES)
 verb(app, "health", health.health, *health.EXAMPLES)
+app.add_typer(dlq.app, name="dlq")
 app.add_typer(function.app, name="function")
 
 

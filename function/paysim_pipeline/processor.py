@@ -58,15 +58,15 @@ from paysim_pipeline.validate import EventValidator, event_time_rejections
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = ["BatchOutcome", "BatchProcessor", "IncomingEvent"]
+__all__ = ["BatchOutcome", "BatchProcessor", "IncomingEvent", "PreparedBatch"]
 
 logger = logging.getLogger(__name__)
 
-# Failed items of events isolated by splitting a batch (see _failed_alone).
+# Failed items of events isolated by splitting a batch (see failed_alone).
 _ISOLATED_STAGES = frozenset({Stage.SINK, Stage.PROCESS})
 
-# What may make a batch fail because of its events; _caused_by_events tells those apart.
-_POSSIBLY_EVENT_ERRORS = (psycopg.Error, ValueError, TypeError, LookupError, ArithmeticError)
+# What may make a batch fail because of its events; caused_by_events tells those apart.
+POSSIBLY_EVENT_ERRORS = (psycopg.Error, ValueError, TypeError, LookupError, ArithmeticError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +106,8 @@ class BatchOutcome:
 
 
 @dataclass(frozen=True, slots=True)
-class _Prepared:
-    """A batch after the pure stages: valid events as columns, and the rejections."""
+class PreparedBatch:
+    """A batch after the pure stages: valid events as columns, and the rejections (by position)."""
 
     events: EventColumns
     rejections: list[Rejection]
@@ -173,8 +173,8 @@ class BatchProcessor:
         """The batch committed whole, or split until each part commits (see the module's docstring)."""
         try:
             return self._commit(events, partition_id, consumer_group)
-        except _POSSIBLY_EVENT_ERRORS as error:
-            if not _caused_by_events(error):
+        except POSSIBLY_EVENT_ERRORS as error:
+            if not caused_by_events(error):
                 raise
             failure = f"{type(error).__name__}: {error}"
             first, last = events[0].sequence_number, events[-1].sequence_number
@@ -182,7 +182,7 @@ class BatchProcessor:
                 logger.warning(
                     "partition %s, sequence number %d fails alone (%s)", partition_id, first, failure
                 )
-                return self._commit(events, partition_id, consumer_group, _failed_alone(events[0], error))
+                return self._commit(events, partition_id, consumer_group, failed_alone(events[0], error))
             logger.warning(
                 "partition %s, sequence numbers %d..%d: the batch fails because of its events (%s); "
                 "splitting it",
@@ -204,11 +204,7 @@ class BatchProcessor:
     ) -> BatchOutcome:
         """The batch in one transaction; with `failure`, its one event becomes that failed item."""
         delivered = len(events)
-        if failure is None:
-            with _collector_paused():
-                prepared = self._prepare(events)
-        else:
-            prepared = _Prepared(self._no_events(), [failure])
+        prepared = self.prepare(events) if failure is None else PreparedBatch(self._no_events(), [failure])
         sink = self._sink()
         sink.ensure_dedupe_partitions(prepared.events.event_days)
         with sink.batch() as transaction:
@@ -242,11 +238,16 @@ class BatchProcessor:
             isolated=0 if failure is None else len(prepared.rejections),
         )
 
+    def prepare(self, events: Sequence[IncomingEvent]) -> PreparedBatch:
+        """The pure stages, no I/O: decode, validate (schema, business rules, event time), normalize."""
+        with _collector_paused():
+            return self._prepare(events)
+
     def _no_events(self) -> EventColumns:
         columns, _ = to_columns([], [], self._rules.extra_fields)
         return columns
 
-    def _prepare(self, events: Sequence[IncomingEvent]) -> _Prepared:
+    def _prepare(self, events: Sequence[IncomingEvent]) -> PreparedBatch:
         config = self.config
         bodies = [event.body for event in events]
         documents, positions, rejections = decode_bodies(bodies, config.max_event_bytes)
@@ -263,7 +264,7 @@ class BatchProcessor:
         if out_of_range:
             columns = columns.take(in_range.nonzero()[0])
             rejections += out_of_range
-        return _Prepared(columns, rejections)
+        return PreparedBatch(columns, rejections)
 
     def _archive_batch(
         self,
@@ -280,37 +281,34 @@ class BatchProcessor:
             min(sequence_numbers),
             max(sequence_numbers),
         )
-        # Bodies that are not JSON, and events that failed alone (whatever broke), are kept in base64.
+        return name, self.archive_raw_events(name, events, partition_id, rejections)
+
+    def archive_raw_events(
+        self, name: str, events: Sequence[IncomingEvent], partition_id: str, rejections: list[Rejection]
+    ) -> Future[None]:
+        """Start writing `events` to blob `name` (bodies that are not JSON, and events that failed alone
+        whatever broke, in base64); the future raises RawEventsUnavailable once the archive gave up."""
         undecodable = {
             rejection.position
             for rejection in rejections
             if rejection.error_code in UNDECODABLE or rejection.stage in _ISOLATED_STAGES
         }
-        return name, self._archive.store(name, events, partition_id, undecodable)
+        return self._archive.store(name, events, partition_id, undecodable)
 
     def _write(
         self,
         transaction: BatchTransaction,
         events: Sequence[IncomingEvent],
-        prepared: _Prepared,
+        prepared: PreparedBatch,
         partition_id: str,
     ) -> tuple[int, int, int]:
         """The batch's rows, in its transaction; returns (processed, duplicates dropped, canaries)."""
         valid, canaries = split_canaries(prepared.events, events)
         if canaries is not None:
             transaction.record_canaries(partition_id, canaries)
-        new_rows = (
-            transaction.claim_transactions(valid.transaction_ids, valid.event_days)
-            if len(valid)
-            else np.empty(0, dtype=np.int64)
-        )
-        fresh = valid if len(new_rows) == len(valid) else valid.take(new_rows)
+        new_rows, fresh = self.aggregate_new_payments(transaction, valid)
         if len(fresh):
-            transaction.upsert_payment_metrics(payment_metrics(fresh), HISTOGRAM_BUCKETS)
             transaction.upsert_run_metrics(run_metrics(fresh))
-            dynamic = self._rules.evaluate(fresh)
-            if len(dynamic):
-                transaction.upsert_dynamic_metrics(dynamic)
         failed_runs: list[str | None] = []
         if prepared.rejections:
             failed_runs = transaction.insert_failed_items(
@@ -320,6 +318,24 @@ class BatchProcessor:
         if totals.run_id:
             transaction.upsert_run_totals(totals)
         return len(fresh), len(valid) - len(fresh), 0 if canaries is None else len(canaries.transaction_id)
+
+    def aggregate_new_payments(
+        self, transaction: BatchTransaction, valid: EventColumns
+    ) -> tuple[npt.NDArray[np.int64], EventColumns]:
+        """Record the valid events' transaction ids and add only the new ones to the payment and dynamic
+        metrics, in `transaction`; returns the new rows of `valid` and those events."""
+        new_rows = (
+            transaction.claim_transactions(valid.transaction_ids, valid.event_days)
+            if len(valid)
+            else np.empty(0, dtype=np.int64)
+        )
+        fresh = valid if len(new_rows) == len(valid) else valid.take(new_rows)
+        if len(fresh):
+            transaction.upsert_payment_metrics(payment_metrics(fresh), HISTOGRAM_BUCKETS)
+            dynamic = self._rules.evaluate(fresh)
+            if len(dynamic):
+                transaction.upsert_dynamic_metrics(dynamic)
+        return new_rows, fresh
 
     def _sink(self) -> PostgresSink:
         sink: PostgresSink | None = getattr(self._local, "sink", None)
@@ -345,8 +361,8 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _after(
-    events: Sequence[IncomingEvent], prepared: _Prepared, fresh: list[int]
-) -> tuple[list[IncomingEvent], _Prepared]:
+    events: Sequence[IncomingEvent], prepared: PreparedBatch, fresh: list[int]
+) -> tuple[list[IncomingEvent], PreparedBatch]:
     """The part of a batch after the checkpoint, positions renumbered within it."""
     renumbered = np.full(len(events), -1, dtype=np.int64)
     renumbered[fresh] = np.arange(len(fresh))
@@ -359,10 +375,10 @@ def _after(
         for rejection in prepared.rejections
         if renumbered[rejection.position] >= 0
     ]
-    return [events[position] for position in fresh], _Prepared(columns, rejections)
+    return [events[position] for position in fresh], PreparedBatch(columns, rejections)
 
 
-def _caused_by_events(error: Exception) -> bool:
+def caused_by_events(error: Exception) -> bool:
     """Whether what the batch holds caused `error`, so that delivering it again would fail again.
 
     So are values PostgreSQL refuses (class 22 data exceptions, 23 constraint violations, 54 program
@@ -377,7 +393,7 @@ def _caused_by_events(error: Exception) -> bool:
     return True
 
 
-def _failed_alone(event: IncomingEvent, error: Exception) -> Rejection:
+def failed_alone(event: IncomingEvent, error: Exception) -> Rejection:
     """The failed item of an event whose batch of one still fails: the exception is its reason."""
     if isinstance(error, psycopg.IntegrityError):
         stage, code = Stage.SINK, ErrorCode.CONSTRAINT_VIOLATION

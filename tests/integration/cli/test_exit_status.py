@@ -78,6 +78,12 @@ OFFLINE = [
     failure("runs show an unknown run", "runs show nope", C, "run_not_found"),
     failure("archive check without a stack", "archive check", A, "database_not_configured"),
     failure("archive repair without a stack", "archive repair", A, "database_not_configured"),
+    failure("dlq list without a stack", "dlq list", A, "database_not_configured"),
+    failure("dlq list an unknown code", "dlq list --code bogus", U, "invalid_option"),
+    failure("dlq replay a replayed status", "dlq replay --status replayed", U, "usage_error"),
+    failure("dlq replay a bad edit file", "dlq replay --from-file {broken_profile}", C, "invalid_edit_file"),
+    failure("dlq discard without a stack", "dlq discard --reason spam", A, "database_not_configured"),
+    failure("dlq export over a file", "dlq export --output {broken_profile}", U, "output_exists"),
     failure("an unknown environment", "--env prod config show", C, "unknown_environment"),
     failure("a missing settings file", "--config missing.toml config show", C, "config_not_found"),
     failure("verbose and quiet", "--verbose --quiet config show", U, "conflicting_options"),
@@ -167,6 +173,14 @@ DATABASE = [
         "db credentials refused", "db status --database-url {bad_user}", ExitCode.AUTH, "database_auth_failed"
     ),
     failure("metrics unmigrated", "metrics show --database-url {empty}", C, "schema_not_migrated"),
+    failure("dlq unmigrated", "dlq stats --database-url {empty}", C, "schema_not_migrated"),
+    failure("dlq show an unknown id", "dlq show 99 --database-url {migrated}", U, "failed_item_not_found"),
+    failure(
+        "dlq purge unconfirmed",
+        "dlq purge --older-than 1d --database-url {migrated}",
+        F,
+        "confirmation_required",
+    ),
     failure(
         "pipeline unmigrated", "pipeline run --until-drained --database-url {empty}", C, "schema_not_migrated"
     ),

@@ -1,0 +1,224 @@
+"""`paysim dlq`'s SQL on failed_items and failed_item_history, filters as conditions, connection rules.
+
+Pages are keyset pages on `id` (newest first for people, oldest first for replays), served by the
+indexes migrations 0002 and 0007 create: a page costs the same on a table of millions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from paysim_cli.db import connect
+from paysim_cli.dlq.bounds import ItemStatus
+from paysim_cli.dlq.models import ItemFilter
+from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.secrets import mask_secrets
+from paysim_cli.settings import Settings
+
+if TYPE_CHECKING:
+    from paysim_cli.db import Connection
+
+SUMMARY_COLUMNS = """id, status, stage, error_code, error_message, transaction_id::text, source_partition,
+source_sequence_number, run_id, attempts, created_at, updated_at, octet_length(raw_payload)"""
+# What a replay needs of each item it locks, in this order (see LockedItem in replay.py).
+REPLAY_COLUMNS = """id, status, stage, error_code, error_message, transaction_id::text, run_id,
+source_partition, source_sequence_number, raw_payload"""
+
+HISTORY = """
+SELECT acted_at, operation_id, action, route, outcome, status_before, status_after, actor, actor_kind,
+       stage, error_code, error_message, replaced_error_code, replaced_error_message, reason, payload,
+       destination
+FROM failed_item_history WHERE failed_item_id = %s ORDER BY id"""
+
+# Counted from the (status, error_code, id) index (an index-only scan once vacuumed), not the table's
+# payloads; a code's stage is read from one of its items (each code belongs to one stage).
+STATS_BY_CODE = """
+SELECT (SELECT stage FROM failed_items AS f
+        WHERE f.status = counted.status AND f.error_code = counted.error_code LIMIT 1),
+       error_code, status, items
+FROM (SELECT status, error_code, count(*) AS items FROM failed_items GROUP BY 1, 2) AS counted
+ORDER BY 1, 2, 3"""
+OLDEST_PENDING = """
+SELECT id, created_at, extract(epoch FROM statement_timestamp() - created_at)::float8
+FROM failed_items WHERE status = 'pending' ORDER BY id LIMIT 1"""
+# Failed items created in each of the last 24 hours (UTC), empty hours included.
+LAST_DAY = """
+SELECT hours.hour, count(f.id)
+FROM generate_series(
+    date_trunc('hour', statement_timestamp(), 'UTC') - interval '23 hours',
+    date_trunc('hour', statement_timestamp(), 'UTC'),
+    interval '1 hour'
+) AS hours (hour)
+LEFT JOIN failed_items AS f ON f.created_at >= hours.hour AND f.created_at < hours.hour + interval '1 hour'
+GROUP BY 1 ORDER BY 1"""
+
+# A replay's outcomes, one statement per batch: the items' new status, attempts and error, and one
+# history row each. Previous status and error come from the caller, who read them under the row lock.
+RECORD_REPLAYS = """
+WITH outcome AS (
+    SELECT * FROM unnest(
+        %(id)s::bigint[], %(outcome)s::text[], %(status_before)s::text[], %(status_after)s::text[],
+        %(stage)s::text[], %(error_code)s::text[], %(error_message)s::text[],
+        %(replaced_error_code)s::text[], %(replaced_error_message)s::text[], %(payload)s::bytea[],
+        %(destination)s::text[]
+    ) AS o (
+        id, outcome, status_before, status_after, stage, error_code, error_message,
+        replaced_error_code, replaced_error_message, payload, destination
+    )
+), updated AS (
+    UPDATE failed_items AS f SET
+        status = o.status_after,
+        attempts = f.attempts + 1,
+        stage = coalesce(o.stage, f.stage),
+        error_code = coalesce(o.error_code, f.error_code),
+        error_message = coalesce(o.error_message, f.error_message)
+    FROM outcome AS o WHERE f.id = o.id
+)
+INSERT INTO failed_item_history (
+    failed_item_id, operation_id, action, route, outcome, status_before, status_after, actor, actor_kind,
+    stage, error_code, error_message, replaced_error_code, replaced_error_message, payload, destination
+)
+SELECT id, %(operation_id)s, 'replay', %(route)s, outcome, status_before, status_after, %(actor)s,
+       %(actor_kind)s, stage, error_code, error_message, replaced_error_code, replaced_error_message,
+       payload, destination::jsonb
+FROM outcome ORDER BY id"""
+
+# The items and their history, in one statement: there is no foreign key to cascade (migration 0007).
+PURGE = """
+WITH purged AS (
+    DELETE FROM failed_items WHERE status = %(status)s AND updated_at < %(cutoff)s RETURNING id
+), history AS (
+    DELETE FROM failed_item_history AS h USING purged WHERE h.failed_item_id = purged.id RETURNING 1
+)
+SELECT (SELECT count(*) FROM purged), (SELECT count(*) FROM history)"""
+
+
+def conditions(item_filter: ItemFilter) -> tuple[str, dict[str, Any]]:
+    """The filter as a WHERE condition over failed_items, and its parameters (named `f_*`)."""
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    scalar = {
+        "status": (None if item_filter.status is None else str(item_filter.status), "status = %(f_status)s"),
+        "since": (item_filter.since, "created_at >= %(f_since)s"),
+        "until": (item_filter.until, "created_at < %(f_until)s"),
+        "transaction_id": (item_filter.transaction_id, "transaction_id = %(f_transaction_id)s"),
+        "run_id": (item_filter.run_id, "run_id = %(f_run_id)s"),
+    }
+    for name, (value, condition) in scalar.items():
+        if value is not None:
+            parts.append(condition)
+            params[f"f_{name}"] = value
+    arrays = {
+        "codes": (list(item_filter.codes), "error_code = ANY(%(f_codes)s::text[])"),
+        "stages": (list(item_filter.stages), "stage = ANY(%(f_stages)s::text[])"),
+        "partitions": (list(item_filter.partitions), "source_partition = ANY(%(f_partitions)s::text[])"),
+        "ids": (list(item_filter.ids), "id = ANY(%(f_ids)s::bigint[])"),
+    }
+    for name, (values, condition) in arrays.items():
+        if values:
+            parts.append(condition)
+            params[f"f_{name}"] = values
+    return " AND ".join(parts) or "true", params
+
+
+def list_query(where: str, *, any_status: bool = False) -> str:
+    """A page newest first. For any status, a page per status merged: each reads the (status, ...)
+    indexes in id order, where one scan of all ids would pass over every item the filter refuses."""
+    if not any_status:
+        return _page(where)
+    pages = " UNION ALL ".join("(" + _page(f"status = '{status}' AND {where}") + ")" for status in ItemStatus)
+    return f"SELECT * FROM ({pages}) AS pages ORDER BY id DESC LIMIT %(limit)s"
+
+
+def _page(where: str) -> str:
+    return f"""SELECT {SUMMARY_COLUMNS} FROM failed_items
+WHERE {where} AND id < coalesce(%(after_id)s, 9223372036854775807)
+ORDER BY id DESC LIMIT %(limit)s"""
+
+
+def item_query() -> str:
+    return f"""SELECT {SUMMARY_COLUMNS}, source_offset, source_enqueued_time, raw_payload
+FROM failed_items WHERE id = %s"""
+
+
+def count_query(where: str) -> str:
+    """How many items match, counting at most %(cap)s (NULL: no cap)."""
+    return f"SELECT count(*) FROM (SELECT 1 FROM failed_items WHERE {where} LIMIT %(cap)s) AS matched"
+
+
+def replay_batch_query(where: str, *, lock: bool, only_ids: bool = False) -> str:
+    """The next items of a replay in id order after %(after_id)s (with `only_ids`: those of
+    %(only_ids)s still matching); locked, skipping rows another replay holds, unless `lock` is false."""
+    among = " AND id = ANY(%(only_ids)s::bigint[])" if only_ids else ""
+    return f"""SELECT {REPLAY_COLUMNS} FROM failed_items
+WHERE {where} AND id > %(after_id)s{among}
+ORDER BY id LIMIT %(limit)s{" FOR UPDATE SKIP LOCKED" if lock else ""}"""
+
+
+def export_query(where: str) -> str:
+    return f"""SELECT {SUMMARY_COLUMNS}, raw_payload FROM failed_items
+WHERE {where} AND id > %(after_id)s ORDER BY id LIMIT %(limit)s"""
+
+
+def discard_statement(where: str) -> str:
+    """Discard the matching items (their filter keeps them pending) and write their history rows."""
+    return f"""WITH discarded AS (
+    UPDATE failed_items SET status = 'discarded' WHERE {where} RETURNING id
+)
+INSERT INTO failed_item_history (
+    failed_item_id, operation_id, action, outcome, status_before, status_after, actor, actor_kind, reason
+)
+SELECT id, %(operation_id)s, 'discard', 'discarded', 'pending', 'discarded', %(actor)s, %(actor_kind)s,
+       %(reason)s
+FROM discarded ORDER BY id"""
+
+
+@contextmanager
+def dlq_connection(settings: Settings, verb: str, *, autocommit: bool = True) -> Iterator[Connection]:
+    """A connection for `paysim dlq VERB` on a migrated database; a lost server is a PaysimError."""
+    import psycopg
+
+    from paysim_cli.migrations.engine import require_migrated
+
+    try:
+        with connect(settings, autocommit=autocommit, application_name=f"paysim dlq {verb}") as conn:
+            require_migrated(settings, conn)
+            yield conn
+    except psycopg.OperationalError as error:
+        raise database_lost(error) from error
+
+
+def database_lost(error: BaseException) -> PaysimError:
+    return PaysimError(
+        "database_unreachable",
+        "PostgreSQL failed during the command: " + mask_secrets(" ".join(str(error).split())),
+        "nothing of an unfinished batch was committed; check the server (`paysim local status` for the "
+        "local stack) and run the command again",
+        exit_code=ExitCode.UNAVAILABLE,
+    )
+
+
+def require_items(conn: Connection, ids: Sequence[int]) -> None:
+    """`failed_item_not_found` naming the ids no failed item has."""
+    if not ids:
+        return
+    row = conn.execute(
+        "SELECT coalesce(array_agg(wanted ORDER BY wanted), '{}') FROM unnest(%s::bigint[]) AS wanted "
+        "WHERE NOT EXISTS (SELECT 1 FROM failed_items WHERE id = wanted)",
+        (list(ids),),
+    ).fetchone()
+    missing: list[int] = row[0] if row is not None else []
+    if missing:
+        raise items_not_found(missing)
+
+
+def items_not_found(ids: Sequence[int]) -> PaysimError:
+    shown = ", ".join(map(str, ids[:10])) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+    return PaysimError(
+        "failed_item_not_found",
+        f"no failed item with id {shown}",
+        "`paysim dlq list --status all` shows the failed items and their ids",
+        exit_code=ExitCode.USAGE,
+    )
