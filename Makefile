@@ -6,7 +6,7 @@ PAYSIM := $(BIN)/paysim
 
 .PHONY: setup demo test test-newcomer lint lint-python lint-actionlint lint-zizmor lint-hadolint format bench clean
 
-setup: $(VENV)/.installed node_modules/.installed .tools/checkov-venv/.installed
+setup: $(VENV)/.installed node_modules/.installed .tools/checkov-venv/.installed .tools/chromium.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ node_modules/.installed: package.json package-lock.json
 # checkov pins dependencies that clash with paysim's: it gets a virtual environment of its own.
 .tools/checkov-venv/.installed: scripts/install_checkov.sh
 	PYTHON=$(PYTHON) bash scripts/install_checkov.sh
+
+# Debian's chromium, for the run report's browser test (scripts/install_chromium.sh).
+.tools/chromium.installed: scripts/install_chromium.sh
+	bash scripts/install_chromium.sh
+	mkdir -p .tools && touch $@
 
 demo: setup
 	$(PAYSIM) demo

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -58,17 +58,19 @@ class ReplayOutcome(StrEnum):
     FAILED = "failed"  # refused again, with the new rejection
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayEvent:
-    """A failed item's payload to replay; `properties` go into its raw-archive envelope."""
+_NO_PROPERTIES: Mapping[str, object] = MappingProxyType({})
+
+
+class ReplayEvent(NamedTuple):
+    """A failed item's payload to replay; `properties` go into its raw-archive envelope. (Named tuples,
+    as ReplayResult: one of each per item, built in a third of the time of a frozen dataclass.)"""
 
     item_id: int
     body: bytes
-    properties: Mapping[str, object] = field(default_factory=dict)
+    properties: Mapping[str, object] = _NO_PROPERTIES
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayResult:
+class ReplayResult(NamedTuple):
     item_id: int
     outcome: ReplayOutcome
     rejection: Rejection | None = None  # why it failed again

@@ -8,6 +8,7 @@ of bounds is a usage error (exit 2) naming the option and its limits, not a pyda
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 import annotated_types
@@ -128,6 +129,14 @@ def chosen_transport(
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print only JSON: {'data': ...} or {'error': {...}} on stdout.")
 ]
+ReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        help="Also write the run's HTML report to this file, as `paysim runs report RUN_ID` does.",
+        show_default=False,
+    ),
+]
 YesOption = Annotated[
     bool,
     typer.Option(
@@ -193,7 +202,8 @@ SeedOption = Annotated[
     ),
 ]
 WorkersOption = Annotated[
-    int, typer.Option("--workers", "-w", help=option_help("Worker processes", SimulationRequest, "workers"))
+    int | None,
+    typer.Option("--workers", "-w", help=option_help("Worker processes", SimulationRequest, "workers")),
 ]
 ConsumerGroupOption = Annotated[
     str | None,

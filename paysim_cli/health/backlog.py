@@ -15,8 +15,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from paysim_cli.errors import ExitCode, PaysimError
-from paysim_cli.hub.lag import first_waiting_sequence_number, partition_lag
+from paysim_cli.errors import PaysimError
+from paysim_cli.hub.lag import (
+    MAX_PARTITION_READERS,
+    first_waiting_sequence_number,
+    partition_lag,
+    read_checkpoint_blobs,
+)
 from paysim_cli.hub.targets import HubTarget
 from paysim_cli.hub.transport import EventPosition, PartitionInfo, PositionKind
 from paysim_cli.settings import Settings
@@ -27,8 +32,6 @@ if TYPE_CHECKING:
 # The container and blob names the Functions Event Hubs extension (and the SDK's BlobCheckpointStore)
 # checkpoints in: {namespace}/{hub}/{consumer group}/checkpoint/{partition}, metadata `sequencenumber`.
 FUNCTIONS_CHECKPOINT_CONTAINER = "azure-webjobs-eventhub"
-# Management calls to Event Hubs take ~0.4 s each: every partition at once.
-MAX_PARTITION_READERS = 32
 
 CheckpointSource = Literal["database", "hub"]
 
@@ -98,7 +101,7 @@ class EventHubView:
             return list(pool.map(self._consumer.partition_info, ids))
 
     def checkpoints(self) -> dict[str, int]:
-        return read_checkpoint_blobs(self._settings, self._group)
+        return read_checkpoint_blobs(self._settings, self._group, FUNCTIONS_CHECKPOINT_CONTAINER)
 
     def enqueued_times(self, events: dict[str, int]) -> dict[str, datetime]:
         if not events:
@@ -134,37 +137,6 @@ def open_hub_view(settings: Settings, consumer_group: str, *, wait_seconds: floa
     if hub_target(settings) is HubTarget.LOCAL:
         return LocalHubView(settings, consumer_group)
     return EventHubView(settings, consumer_group, wait_seconds=wait_seconds)
-
-
-def read_checkpoint_blobs(
-    settings: Settings, consumer_group: str, container: str = FUNCTIONS_CHECKPOINT_CONTAINER
-) -> dict[str, int]:
-    """Sequence numbers from the checkpoint blobs of the Functions Event Hubs extension's layout."""
-    from azure.core.exceptions import AzureError, ResourceNotFoundError
-
-    from paysim_cli.blob import container_client
-    from paysim_cli.hub.eventhubs import hub_address
-
-    # The SDK and the extension lower-case the whole prefix: namespace/hub/group/checkpoint/.
-    prefix = f"{hub_address(settings)}/{consumer_group}/checkpoint/".lower()
-    found: dict[str, int] = {}
-    try:
-        with container_client(settings, container) as client:
-            for blob in client.list_blobs(name_starts_with=prefix, include=["metadata"]):
-                number = (blob.metadata or {}).get("sequencenumber")
-                if number is not None:
-                    found[blob.name[len(prefix) :]] = int(number)
-    except ResourceNotFoundError:
-        return {}  # no container yet: the host has not checkpointed anything
-    except AzureError as error:
-        raise PaysimError(
-            "checkpoints_unreadable",
-            f"cannot list the checkpoint blobs in {container}: {type(error).__name__}: {error}",
-            "check blob_account_url / blob_connection_string and the identity's "
-            "Storage Blob Data Reader role",
-            exit_code=ExitCode.UNAVAILABLE,
-        ) from error
-    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,8 @@ from paysim_cli.hub.transport import (
     TransientHubError,
 )
 
-SCHEMA_VERSION = 1
+# 2 added each event's stored AMQP message (events_N.message); version 1 logs are upgraded in place.
+SCHEMA_VERSION = 2
 MAX_PARTITIONS = 1024
 # How long a writer waits for another process's write transaction before giving up.
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -76,8 +77,10 @@ _EVENTS_TABLE = """CREATE TABLE IF NOT EXISTS events_{index} (
     enqueued_us INTEGER NOT NULL,
     partition_key TEXT,
     properties BLOB,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    message BLOB
 )"""
+_EVENT_COLUMNS = "sequence_number, byte_offset, enqueued_us, partition_key, properties, body, message"
 
 
 def _now_us() -> int:
@@ -166,6 +169,8 @@ class LocalEventLog:
                         f"set hub_partitions to {existing}, or recreate the log: `paysim local reset --yes`",
                         exit_code=ExitCode.CONFLICT,
                     )
+                else:
+                    log._upgrade()
         except BaseException:
             connection.close()
             raise
@@ -187,9 +192,17 @@ class LocalEventLog:
             connection = _connect(path)
             row = connection.execute("SELECT value FROM meta WHERE key = 'partition_count'").fetchone()
             if row is not None:
-                return cls(path, connection, int(row[0]))
+                log = cls(path, connection, int(row[0]))
+                if log._meta("schema_version") != str(SCHEMA_VERSION):
+                    with log._transaction():
+                        log._upgrade()
+                return log
         except sqlite3.DatabaseError as error:
             cause = error
+        except BaseException:
+            if connection is not None:
+                connection.close()
+            raise
         if connection is not None:
             connection.close()
         raise _unreadable(path, cause) from cause
@@ -202,6 +215,24 @@ class LocalEventLog:
         for index in range(partitions):
             self._db.execute(_EVENTS_TABLE.format(index=index))
             self._db.execute("INSERT INTO partitions (partition_id) VALUES (?)", (index,))
+
+    def _upgrade(self) -> None:
+        """Bring a log written by an older paysim to SCHEMA_VERSION, in the caller's write transaction
+        (so concurrent openers upgrade it once). Adding a nullable column rewrites no rows."""
+        version = int(self._meta("schema_version") or 1)
+        if version > SCHEMA_VERSION:
+            raise PaysimError(
+                "hub_schema_newer",
+                f"the local event log {self.path} has schema version {version}; this paysim knows "
+                f"{SCHEMA_VERSION}",
+                "upgrade paysim, or recreate the log with `paysim local reset --yes`",
+                exit_code=ExitCode.CONFLICT,
+            )
+        if version < 2:
+            for index in range(len(self._ids)):
+                self._db.execute(f"ALTER TABLE events_{index} ADD COLUMN message BLOB")
+        if version < SCHEMA_VERSION:
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -248,7 +279,7 @@ class LocalEventLog:
         in Event Hubs. All events of one call share one enqueued time, never earlier than the partition's
         last, so enqueued times never decrease within a partition.
         """
-        prepared: list[tuple[int, list[tuple[int, str | None, bytes | None, bytes]]]] = []
+        prepared: list[tuple[int, list[tuple[int, str | None, bytes | None, bytes, bytes | None]]]] = []
         for partition_id, events in batches:
             rows = []
             batch_bytes = 0
@@ -257,7 +288,9 @@ class LocalEventLog:
                 if size > MAX_EVENT_BYTES:
                     raise event_too_large(size)
                 batch_bytes += size
-                rows.append((size, event.partition_key, encode_properties(event), event.body))
+                rows.append(
+                    (size, event.partition_key, encode_properties(event), event.body, event.amqp_message)
+                )
             if batch_bytes > MAX_BATCH_BYTES:
                 raise HubError(
                     "batch_too_large",
@@ -277,13 +310,17 @@ class LocalEventLog:
                 ).fetchone()
                 enqueued_us = max(now_us, last_us or 0)
                 records = []
-                for size, partition_key, properties, body in rows:
-                    records.append((sequence_number, offset, enqueued_us, partition_key, properties, body))
+                for size, partition_key, properties, body, message in rows:
+                    records.append(
+                        (sequence_number, offset, enqueued_us, partition_key, properties, body, message)
+                    )
                     sequence_number += 1
                     last_offset = offset
                     # At least one byte per event, so offsets strictly increase like Event Hubs'.
                     offset += size or 1
-                self._db.executemany(f"INSERT INTO events_{index} VALUES (?, ?, ?, ?, ?, ?)", records)
+                self._db.executemany(
+                    f"INSERT INTO events_{index} ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", records
+                )
                 self._db.execute(
                     "UPDATE partitions SET next_sequence_number = ?, next_offset = ?, last_offset = ?, "
                     "last_enqueued_us = ? WHERE partition_id = ?",
@@ -300,14 +337,14 @@ class LocalEventLog:
         index = self._partition_index(partition_id)
         with self._transaction("BEGIN"):
             rows = self._db.execute(
-                f"SELECT sequence_number, byte_offset, enqueued_us, partition_key, properties, body "
+                f"SELECT {_EVENT_COLUMNS} "
                 f"FROM events_{index} WHERE sequence_number >= ? ORDER BY sequence_number LIMIT ?",
                 (from_sequence_number, max_events),
             ).fetchall()
         events = []
         enqueued_us = -1
         enqueued_time = _EPOCH
-        for sequence_number, offset, row_us, partition_key, properties, body in rows:
+        for sequence_number, offset, row_us, partition_key, properties, body, message in rows:
             if row_us != enqueued_us:  # a batch shares one enqueued time: convert it once
                 enqueued_us, enqueued_time = row_us, _to_datetime(row_us)
             events.append(
@@ -319,6 +356,7 @@ class LocalEventLog:
                     enqueued_time,
                     partition_key,
                     orjson.loads(properties) if properties else _NO_PROPERTIES,
+                    message,
                 )
             )
         return events

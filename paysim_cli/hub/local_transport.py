@@ -38,6 +38,9 @@ class LocalEventPublisher:
     def partition_ids(self) -> list[str]:
         return self._log.partition_ids()
 
+    def warm_up(self) -> None:
+        """The log is open and its partitions known once the publisher exists: nothing more to open."""
+
     def publish(self, events: Sequence[OutgoingEvent]) -> PublishResult:
         """All of `events` or none of them: one publish call is one transaction on the local log."""
         batches = [

@@ -34,17 +34,17 @@ class PartitionRouter:
     """Chooses each event's partition: explicit id, else partition-key hash, else round-robin."""
 
     def __init__(self, partition_ids: Sequence[str]) -> None:
-        self._partition_ids = list(partition_ids)
-        self._known = frozenset(self._partition_ids)
-        self._round_robin = cycle(self._partition_ids)
+        self.partition_ids: list[str] = list(partition_ids)
+        self._known = frozenset(self.partition_ids)
+        self._round_robin = cycle(self.partition_ids)
 
     def route(self, event: OutgoingEvent) -> str:
         if event.partition_id is not None:
             if event.partition_id not in self._known:
-                raise unknown_partition(event.partition_id, self._partition_ids)
+                raise unknown_partition(event.partition_id, self.partition_ids)
             return event.partition_id
         if event.partition_key is not None:
-            return self._partition_ids[partition_index_for_key(event.partition_key, len(self._partition_ids))]
+            return self.partition_ids[partition_index_for_key(event.partition_key, len(self.partition_ids))]
         return next(self._round_robin)
 
     def group(self, events: Sequence[OutgoingEvent]) -> dict[str, list[OutgoingEvent]]:

@@ -28,6 +28,9 @@ class OutgoingEvent:
     partition_key: str | None = None
     partition_id: str | None = None
     properties: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+    # The AMQP endpoint's stored form of the message the event came in (hub/amqp/messages.py), kept by
+    # the local log so the endpoint delivers it as it was sent; None for everyone else.
+    amqp_message: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,7 @@ class ReceivedEvent:
     enqueued_time: datetime
     partition_key: str | None = None
     properties: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+    amqp_message: bytes | None = None  # as on OutgoingEvent: set for events the AMQP endpoint stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +143,11 @@ class EventPublisher(Protocol):
     def max_batch_bytes(self) -> int: ...
 
     def partition_ids(self) -> list[str]: ...
+
+    def warm_up(self) -> None:
+        """Open everything the first publish would (connections, links, partition ids) without sending,
+        so a run's clock can start once every publisher is ready."""
+        ...
 
     def publish(self, events: Sequence[OutgoingEvent]) -> PublishResult: ...
 

@@ -30,7 +30,7 @@ class ComponentLog(BaseModel):
 
 def log_paths(settings: Settings) -> dict[Component, Path]:
     """Where each service of the stack writes its output (the services decide; this only asks them)."""
-    from paysim_cli.hub.amqp.process import EndpointProcess
+    from paysim_cli.local.amqp import EndpointProcess
     from paysim_cli.local.azurite import Azurite
     from paysim_cli.local.postgres import EmbeddedPostgres
 

@@ -99,7 +99,14 @@ def chown_tree(path: Path, uid: int, gid: int) -> None:
 
 
 def start_service(
-    command: list[str], *, port: int, log_file: Path, code: str, label: str, timeout: float
+    command: list[str],
+    *,
+    port: int,
+    log_file: Path,
+    code: str,
+    label: str,
+    timeout: float,
+    env: dict[str, str] | None = None,
 ) -> int:
     """Start `command` detached from this process (its own session, output to `log_file`) and wait
     until it listens on `port`. Returns its pid; a time-out or an early exit is a one-line error."""
@@ -107,7 +114,12 @@ def start_service(
     logger.debug("%s", " ".join(command))
     with log_file.open("ab") as log:
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
         )
     if not wait_until(lambda: process.poll() is not None or port_accepts(port), timeout):
         terminate(process.pid)

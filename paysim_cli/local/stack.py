@@ -11,14 +11,14 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from paysim_cli.errors import ExitCode, PaysimError
-from paysim_cli.hub.amqp import process as amqp
-from paysim_cli.local import azurite, postgres
+from paysim_cli.local import amqp, azurite, postgres
 from paysim_cli.local.processes import ensure_port_free, free_port, port_accepts
 from paysim_cli.local.state import (
     PRIVATE_DIRECTORY,
     EndpointState,
     ProcessState,
     StackState,
+    ensure_amqp_sas_key,
     ensure_postgres_password,
     load_state,
     postgres_password,
@@ -159,7 +159,7 @@ def _up_amqp(settings: Settings, state: StackState) -> EndpointState:
         preferred=0 if explicit else settings.amqp_port,
     )
     endpoint = amqp.EndpointProcess(settings.state_dir / "amqp", settings.event_log_path)
-    return endpoint.start(port, settings.eventhub_name)
+    return endpoint.start(port, settings.eventhub_name, ensure_amqp_sas_key(settings.state_dir))
 
 
 def _choose_port(

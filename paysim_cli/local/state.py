@@ -12,11 +12,16 @@ from pydantic import BaseModel
 STATE_FILE = "stack.json"
 SECRETS_DIR = "secrets"
 POSTGRES_PASSWORD_FILE = "postgres_password"
+AMQP_SAS_KEY_FILE = "amqp_sas_key"
 PRIVATE_DIRECTORY = 0o700
 PRIVATE_FILE = 0o600
 # With a group that must reach a service's data inside (the PostgreSQL service user under root): enter only.
 TRAVERSABLE_DIRECTORY = 0o710
 AZURITE_ACCOUNT = "devstoreaccount1"
+# What the emulator's documented connection strings carry: any key is accepted without --sas-key-name.
+EMULATOR_PLACEHOLDER_KEY = "SAS_KEY_VALUE"
+# The policy name the stack's AMQP endpoint checks tokens against (Event Hubs' default policy).
+AMQP_SAS_KEY_NAME = "RootManageSharedAccessKey"
 # Azurite's documented, public development key: not a secret.
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
@@ -88,15 +93,34 @@ def secure_state_dir(state_dir: Path, *, traverse_group: int | None = None) -> N
 
 def postgres_password(state_dir: Path) -> str | None:
     """The local PostgreSQL's password, None before `local up` generated one."""
-    try:
-        return (state_dir / SECRETS_DIR / POSTGRES_PASSWORD_FILE).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
+    return _secret(state_dir, POSTGRES_PASSWORD_FILE)
 
 
 def ensure_postgres_password(state_dir: Path) -> str:
     """The local PostgreSQL's password, generated (and kept, mode 0600) the first time."""
-    existing = postgres_password(state_dir)
+    return _ensure_secret(state_dir, POSTGRES_PASSWORD_FILE)
+
+
+def amqp_sas_key(state_dir: Path) -> str | None:
+    """The AMQP endpoint's shared access key, None before `local up` generated one."""
+    return _secret(state_dir, AMQP_SAS_KEY_FILE)
+
+
+def ensure_amqp_sas_key(state_dir: Path) -> str:
+    """The AMQP endpoint's shared access key, generated (and kept, mode 0600) the first time: the stack's
+    endpoint refuses a token signed with any other key, as Event Hubs does."""
+    return _ensure_secret(state_dir, AMQP_SAS_KEY_FILE)
+
+
+def _secret(state_dir: Path, name: str) -> str | None:
+    try:
+        return (state_dir / SECRETS_DIR / name).read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _ensure_secret(state_dir: Path, name: str) -> str:
+    existing = _secret(state_dir, name)
     if existing:
         return existing
     import secrets
@@ -104,16 +128,17 @@ def ensure_postgres_password(state_dir: Path) -> str:
     directory = state_dir / SECRETS_DIR
     directory.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
     directory.chmod(PRIVATE_DIRECTORY)
-    password = secrets.token_urlsafe(24)  # URL-safe: it goes into postgresql:// URLs as it is
-    path = directory / POSTGRES_PASSWORD_FILE
+    # URL-safe: it goes into postgresql:// URLs and connection strings as it is.
+    value = secrets.token_urlsafe(24)
+    path = directory / name
     temporary = path.with_suffix(".tmp")
     temporary.unlink(missing_ok=True)
     # Created 0600, never readable by anyone else for a moment.
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(password + "\n")
+        handle.write(value + "\n")
     os.replace(temporary, path)
-    return password
+    return value
 
 
 def postgres_url(port: int, password: str | None, database: str = "paysim") -> str:
@@ -130,6 +155,17 @@ def azurite_connection_string(port: int) -> str:
     )
 
 
+def eventhub_connection_string(port: int, eventhub_name: str, key: str | None) -> str:
+    """What the SDK needs to reach the stack's AMQP endpoint (plain AMQP, no TLS, as the Event Hubs
+    emulator): signed with the stack's key; without one (a stack from before keys, or an endpoint
+    started by hand without --sas-key-name) the emulator's placeholder, which such an endpoint accepts."""
+    return (
+        f"Endpoint=sb://localhost:{port};SharedAccessKeyName={AMQP_SAS_KEY_NAME};"
+        f"SharedAccessKey={key or EMULATOR_PLACEHOLDER_KEY};UseDevelopmentEmulator=true;"
+        f"EntityPath={eventhub_name}"
+    )
+
+
 def local_stack_settings(state_dir: Path) -> dict[str, Any]:
     """Settings the running local stack provides, for `--env local` with nothing configured."""
     state = load_state(state_dir)
@@ -143,10 +179,8 @@ def local_stack_settings(state_dir: Path) -> dict[str, Any]:
     if state.hub_partitions is not None:
         values["hub_partitions"] = state.hub_partitions
     if state.amqp is not None:
-        from paysim_cli.hub.amqp.process import emulator_connection_string
-
         values["amqp_port"] = state.amqp.port
-        values["eventhub_connection_string"] = emulator_connection_string(
-            state.amqp.port, state.amqp.eventhub_name
+        values["eventhub_connection_string"] = eventhub_connection_string(
+            state.amqp.port, state.amqp.eventhub_name, amqp_sas_key(state_dir)
         )
     return values

@@ -50,6 +50,8 @@ class ConsumerPlan:
     lease_seconds: float = LEASE_SECONDS
     redelivery: RetryPolicy = REDELIVERY_POLICY
     source: HubTarget = HubTarget.LOCAL  # the local log, or Event Hubs through the SDK
+    # The host's worker count: over Event Hubs, worker i of n is assigned every n-th partition.
+    workers: int = 1
     # The worker's lease owner in the local log: a restarted worker keeps its predecessor's, so it takes
     # the partitions back at once instead of waiting for their leases to expire.
     owner_id: str | None = None

@@ -1,11 +1,21 @@
 """The Event Hubs source of `paysim pipeline run`: the SDK's consumer client, load-balanced across the
 worker processes by the Blob checkpoint store, feeding the function the same invocations as the local log.
 
-Each worker runs one `EventHubConsumerClient.receive_batch` with a `BlobCheckpointStore`: the SDK's load
-balancer shares the partitions among the workers through the store's ownership blobs, and a partition
-starts after its checkpoint (or at the oldest event when it has none). A batch's checkpoint is written
-only after the function returned for it; a raising invocation is retried in-process with backoff until
-it succeeds or the host stops, so the SDK never moves past an unprocessed batch.
+The host knows how many workers it runs, so the partitions are assigned, not balanced: worker i of n
+receives the partitions at positions i, i + n, ... of the hub's list, each through its own
+`EventHubConsumerClient.receive_batch(partition_id=...)`, with a `BlobCheckpointStore` for where each
+partition starts (after its checkpoint, or at the oldest event when it has none). The SDK's load
+balancer would instead start a run by moving partitions between workers as they come up, each move
+stealing a receiver link (`amqp:link:stolen`) and delivering the batch in flight twice. An assigned
+partition changes owner only when its worker crashed and the host restarted it, after the old process
+ended: the old owner has stopped before the new one commits. A receiver is exclusive (owner level 0
+with a checkpoint store), so another host on the same consumer group takes the link over rather than
+reading along.
+
+A batch's checkpoint is written only after the function returned for it; a raising invocation is
+retried in place with backoff until it succeeds or the host stops, so no receiver moves past an
+unprocessed batch. The partitions' receivers call back on their own threads; invocations run one at a
+time, as with the local log.
 """
 
 from __future__ import annotations
@@ -14,14 +24,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from paysim_cli.blob import blob_failure, blob_not_configured, container_client
 from paysim_cli.errors import PaysimError
-from paysim_cli.hub.eventhubs import _create_client, _mapped_errors, _received, hub_error_from
+from paysim_cli.hub.eventhubs import create_client, hub_error_from, mapped_errors, received_event
 from paysim_cli.pipeline.consumer import PROGRESS_INTERVAL_SECONDS, BatchDelivery, ConsumerPlan, ConsumerStats
-from paysim_cli.pipeline.host import PartitionLag
 from paysim_cli.pipeline.invocation import PartitionContext
 from paysim_cli.pipeline.loader import HostedFunction
 from paysim_cli.pipeline.release import ReleaseTracker
@@ -33,12 +41,11 @@ if TYPE_CHECKING:
     from azure.eventhub.extensions.checkpointstoreblob import BlobCheckpointStore
 
 CHECKPOINT_CONTAINER = "eventhub-checkpoints"
-# How often a worker's load balancer looks at the ownership blobs, and when an owner that stopped
-# renewing (killed, hung) loses its partitions: the SDK's defaults (30 s, 180 s) are made for long-lived
-# hosts; the local host starts and stops with each command.
-LOAD_BALANCING_SECONDS = 1.0
-OWNERSHIP_EXPIRY_SECONDS = 10.0
 STOP_POLL_SECONDS = 0.1
+# Link credit per partition receiver, in batches: the next batch is on its way while the function runs
+# (the SDK's default prefetch, 300, is below the host's default batch of 500 and held batches back until
+# their wait ran out).
+PREFETCH_BATCHES = 2
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +82,9 @@ def checkpoint_store(settings: Settings) -> BlobCheckpointStore:
     raise blob_not_configured(settings)
 
 
-def _group_client(settings: Settings, consumer_group: str, **options: Any) -> EventHubConsumerClient:
-    from azure.eventhub import EventHubConsumerClient
-
-    client: EventHubConsumerClient = _create_client(
-        EventHubConsumerClient, settings, consumer_group=consumer_group, **options
-    )
-    return client
+def assigned_partitions(partition_ids: list[str], worker: int, workers: int) -> list[str]:
+    """Worker `worker` of `workers`'s partitions: every `workers`-th of the hub's, from position `worker`."""
+    return partition_ids[worker::workers]
 
 
 def run_eventhub_consumer(
@@ -92,129 +95,124 @@ def run_eventhub_consumer(
     sleep: Callable[[float], object] = time.sleep,
     on_progress: Callable[[ConsumerStats], None] | None = None,
 ) -> ConsumerStats:
-    """Consume the partitions the load balancer gives this worker until `should_stop`; its counters."""
-    client = _group_client(
+    """Consume the partitions assigned to this worker until `should_stop`; its counters."""
+    from azure.eventhub import EventHubConsumerClient
+
+    client: EventHubConsumerClient = create_client(
+        EventHubConsumerClient,
         plan.settings,
-        plan.consumer_group,
+        consumer_group=plan.consumer_group,
         checkpoint_store=checkpoint_store(plan.settings),
-        load_balancing_interval=LOAD_BALANCING_SECONDS,
-        partition_ownership_expiration_interval=OWNERSHIP_EXPIRY_SECONDS,
     )
-    stats = ConsumerStats(plan.worker)
-    owned: set[str] = set()
-    next_report = [0.0]
+    return _EventHubLoop(plan, function, client, should_stop, sleep, on_progress).run()
 
-    def report() -> None:
+
+class _EventHubLoop:
+    """One worker's partitions, each received on a thread of its own (`receive_batch` with its
+    partition_id); a lock runs the invocations one at a time; this thread closes the client on stop."""
+
+    def __init__(
+        self,
+        plan: ConsumerPlan,
+        function: HostedFunction | ReleaseTracker,
+        client: EventHubConsumerClient,
+        should_stop: Callable[[], bool],
+        sleep: Callable[[float], object],
+        on_progress: Callable[[ConsumerStats], None] | None,
+    ) -> None:
+        self._plan, self._client = plan, client
+        self._should_stop, self._on_progress = should_stop, on_progress
+        self._stats = ConsumerStats(plan.worker)
+        self._sleep = sleep
+        self._delivery = BatchDelivery(plan, function, self._stats)
+        self._owned: set[str] = set()
+        self._next_report = 0.0
+        # Invocations and the worker's reports (one pipe to the host), one thread at a time.
+        self._invoking = threading.RLock()
+        self._failures: list[BaseException] = []
+        self._ended = threading.Event()
+
+    def run(self) -> ConsumerStats:
+        with mapped_errors("listing partitions"):
+            partitions = assigned_partitions(
+                self._client.get_partition_ids(), self._plan.worker, self._plan.workers
+            )
+        receivers = [
+            threading.Thread(
+                target=self._receive, args=(partition_id,), name=f"eventhub-{partition_id}", daemon=True
+            )
+            for partition_id in partitions
+        ]
+        for receiver in receivers:
+            receiver.start()
+        try:
+            while not (self._should_stop() or self._ended.wait(STOP_POLL_SECONDS)):
+                with self._invoking:
+                    self._report()
+        finally:
+            self._client.close()  # ends every receive_batch once the batch in flight is done
+            for receiver in receivers:
+                receiver.join()
+        if self._failures:
+            raise self._failures[0]
+        self._stats.partitions = sorted(self._owned, key=int)
+        return self._stats
+
+    def _receive(self, partition_id: str) -> None:
+        try:
+            with mapped_errors("receiving"):
+                self._client.receive_batch(
+                    on_event_batch=self._on_event_batch,
+                    on_error=self._on_error,
+                    on_partition_initialize=self._on_partition_initialize,
+                    on_partition_close=self._on_partition_close,
+                    partition_id=partition_id,
+                    max_batch_size=self._plan.batch_size,
+                    max_wait_time=max(self._plan.max_wait_seconds, 0.001),
+                    prefetch=self._plan.batch_size * PREFETCH_BATCHES,
+                    starting_position="-1",
+                )
+        except Exception as error:  # noqa: BLE001 - re-raised on the worker's thread, which stops the rest
+            self._failures.append(error)
+            self._ended.set()
+
+    def _on_event_batch(self, partition: SdkPartitionContext, batch: list[EventData]) -> None:
+        with self._invoking:
+            if batch and not self._should_stop():
+                events = [received_event(data, partition.partition_id) for data in batch]
+                context = PartitionContext(
+                    partition.eventhub_name, self._plan.consumer_group, partition.partition_id
+                )
+                # Each partition's receiver waits for its callback: the retry must happen here, in place.
+                if self._delivery.deliver(
+                    context,
+                    events,
+                    should_stop=self._should_stop,
+                    sleep=self._sleep,
+                    still_owned=self._still_owned,
+                ):
+                    partition.update_checkpoint(batch[-1])
+            self._report()
+
+    def _still_owned(self, partition_id: str) -> bool:
+        # The SDK closes a partition whose link another receiver took over (on_partition_close).
+        self._report()
+        return partition_id in self._owned
+
+    def _report(self) -> None:
         now = time.monotonic()
-        if on_progress is not None and now >= next_report[0]:
-            stats.partitions = sorted(owned, key=int)
-            on_progress(stats)
-            next_report[0] = now + PROGRESS_INTERVAL_SECONDS
+        if self._on_progress is not None and now >= self._next_report:
+            self._stats.partitions = sorted(self._owned, key=int)
+            self._on_progress(self._stats)
+            self._next_report = now + PROGRESS_INTERVAL_SECONDS
 
-    def still_owned(partition_id: str) -> bool:
-        # The SDK renews ownership itself and closes a partition it lost (on_partition_close).
-        report()
-        return partition_id in owned
-
-    delivery = BatchDelivery(plan, function, stats)
-
-    def on_event_batch(partition: SdkPartitionContext, batch: list[EventData]) -> None:
-        # Called on this thread, one partition after another: one invocation at a time, as locally.
-        if batch and not should_stop():
-            events = [_received(data, partition.partition_id) for data in batch]
-            context = PartitionContext(partition.eventhub_name, plan.consumer_group, partition.partition_id)
-            # The SDK calls back one partition after another: the retry must happen here, in place.
-            if delivery.deliver(
-                context, events, should_stop=should_stop, sleep=sleep, still_owned=still_owned
-            ):
-                partition.update_checkpoint(batch[-1])
-        report()
-
-    def on_error(partition: SdkPartitionContext | None, error: Exception) -> None:
-        # The SDK retries receiving and load balancing itself; this only tells what went wrong.
-        where = f"partition {partition.partition_id}" if partition is not None else "load balancing"
+    def _on_error(self, partition: SdkPartitionContext | None, error: Exception) -> None:
+        # The SDK retries receiving itself; this only tells what went wrong.
+        where = f"partition {partition.partition_id}" if partition is not None else "receiving"
         logger.warning("%s: %s", where, hub_error_from(error, "receiving").message)
 
-    def on_partition_initialize(partition: SdkPartitionContext) -> None:
-        owned.add(partition.partition_id)
+    def _on_partition_initialize(self, partition: SdkPartitionContext) -> None:
+        self._owned.add(partition.partition_id)
 
-    def on_partition_close(partition: SdkPartitionContext, reason: object) -> None:
-        owned.discard(partition.partition_id)
-
-    finished = threading.Event()
-
-    def close_on_stop() -> None:
-        while not (should_stop() or finished.wait(STOP_POLL_SECONDS)):
-            pass
-        client.close()  # ends receive_batch once the batch in flight is done
-
-    closer = threading.Thread(target=close_on_stop, name=f"eventhub-stop-{plan.worker}", daemon=True)
-    closer.start()
-    try:
-        with _mapped_errors("receiving"):
-            client.receive_batch(
-                on_event_batch=on_event_batch,
-                on_error=on_error,
-                on_partition_initialize=on_partition_initialize,
-                on_partition_close=on_partition_close,
-                max_batch_size=plan.batch_size,
-                max_wait_time=max(plan.max_wait_seconds, 0.001),
-                starting_position="-1",
-            )
-    finally:
-        finished.set()
-        closer.join()
-    stats.partitions = sorted(owned, key=int)
-    return stats
-
-
-class EventHubLag:
-    """The consumer group's lag on Event Hubs: partition properties against the Blob checkpoints."""
-
-    def __init__(self, settings: Settings, consumer_group: str) -> None:
-        self._client = _group_client(settings, consumer_group)
-        self._store = checkpoint_store(settings)
-        self._consumer_group = consumer_group
-        self._partition_ids: list[str] | None = None
-        # Threads start as needed: one per partition, up to 32 (the service's most partitions by default).
-        self._readers = ThreadPoolExecutor(32, "eventhub-lag")
-
-    def read(self) -> list[PartitionLag]:
-        from azure.core.exceptions import AzureError
-        from azure.eventhub.exceptions import EventHubError
-
-        try:
-            if self._partition_ids is None:
-                self._partition_ids = list(self._client.get_partition_ids())
-            # Each management call opens a link and takes ~0.4 s: all partitions at once.
-            properties = list(self._readers.map(self._client.get_partition_properties, self._partition_ids))
-        except EventHubError as error:
-            raise hub_error_from(error, "reading partition properties") from error
-        # The namespace as the event processor names it in the store (host:port for the emulator).
-        namespace = self._client._address.hostname
-        try:
-            rows = self._store.list_checkpoints(namespace, self._client.eventhub_name, self._consumer_group)
-            checkpoints = {str(row["partition_id"]): int(row["sequence_number"]) for row in rows}
-        except AzureError as error:
-            raise _blob_unavailable(error) from error
-        lags = []
-        for partition in properties:
-            partition_id = str(partition["id"])
-            last = int(partition["last_enqueued_sequence_number"])
-            checkpoint = checkpoints.get(partition_id)
-            # Without a checkpoint the group is behind by everything the partition holds.
-            done = checkpoint if checkpoint is not None else int(partition["beginning_sequence_number"]) - 1
-            behind = 0 if partition["is_empty"] else last - done
-            lags.append(
-                PartitionLag(
-                    partition_id=partition_id,
-                    last_enqueued_sequence_number=last,
-                    checkpoint_sequence_number=checkpoint,
-                    lag=max(0, behind),
-                )
-            )
-        return lags
-
-    def close(self) -> None:
-        self._readers.shutdown()
-        self._client.close()
+    def _on_partition_close(self, partition: SdkPartitionContext, reason: object) -> None:
+        self._owned.discard(partition.partition_id)

@@ -15,15 +15,16 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from paysim_cli.errors import PaysimError
+from paysim_cli.hub.lag import EventHubLag, LocalLag, PartitionLag
 from paysim_cli.hub.local_log import LocalEventLog
-from paysim_cli.hub.operations import describe_hub
 from paysim_cli.hub.targets import HubTarget
 from paysim_cli.interrupts import Interruption, stop_on_signals
 from paysim_cli.logs import configure_worker_logging
@@ -38,6 +39,7 @@ from paysim_cli.pipeline.consumer import (
 from paysim_cli.pipeline.loader import DEFAULT_FUNCTION_DIR, app_settings, script_path
 from paysim_cli.pipeline.release import ReleaseTracker, describe, read_active, release_dir
 from paysim_cli.pipeline.request import PipelineRequest
+from paysim_cli.runs.recorders import HostRecorder
 from paysim_cli.secrets import mask_secrets
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.latency import LatencyHistogram, LatencySummary
@@ -49,9 +51,6 @@ from paysim_cli.worker_process import (
     WorkerPool,
     reported_error,
 )
-
-if TYPE_CHECKING:
-    from paysim_cli.pipeline.eventhub_source import EventHubLag
 
 POLL_SECONDS = 0.5
 EVENTHUB_LAG_SECONDS = 1.0
@@ -77,13 +76,6 @@ WORKER_MODULES = {
 }
 
 HostStatus = Literal["drained", "interrupted", "timed_out"]
-
-
-class PartitionLag(BaseModel):
-    partition_id: str
-    last_enqueued_sequence_number: int
-    checkpoint_sequence_number: int | None
-    lag: int
 
 
 class RunLatency(BaseModel):
@@ -165,10 +157,10 @@ class PipelineHost:
         app_settings(settings, self.consumer_group)
         self._eventhub_lag: EventHubLag | None = None
         if request.source is HubTarget.EVENTHUB:
-            from paysim_cli.pipeline.eventhub_source import EventHubLag, prepare_checkpoint_store
+            from paysim_cli.pipeline.eventhub_source import CHECKPOINT_CONTAINER, prepare_checkpoint_store
 
             prepare_checkpoint_store(settings)
-            self._eventhub_lag = EventHubLag(settings, self.consumer_group)
+            self._eventhub_lag = EventHubLag(settings, self.consumer_group, CHECKPOINT_CONTAINER)
         else:
             LocalEventLog.open(settings.event_log_path).close()
         host_id = uuid.uuid4().hex[:12]
@@ -182,6 +174,7 @@ class PipelineHost:
                 batch_size=request.batch_size,
                 max_wait_seconds=request.max_wait_ms / 1000,
                 source=request.source,
+                workers=request.workers,
                 owner_id=f"paysim-host-{host_id}-{worker}",
                 follow_releases=self.follows_releases,
             )
@@ -203,6 +196,7 @@ class PipelineHost:
         self.caught_up_since: float | None = None
         self._partitions: list[PartitionLag] = []
         self._lag_read_at = -math.inf
+        self.series = HostRecorder(host_id)  # written beside each run's manifest when the host stops
 
     def __enter__(self) -> PipelineHost:
         self.start()
@@ -293,7 +287,9 @@ class PipelineHost:
         while self._pool.running() and (remaining := deadline - time.monotonic()) > 0:
             self._collect(min(POLL_SECONDS, remaining))
         self._shut_down()
-        return self._report(status).model_copy(update={"interrupted_by": interrupted_by})
+        report = self._report(status).model_copy(update={"interrupted_by": interrupted_by})
+        self.series.write(self.settings)
+        return report
 
     def _receive(self, message: WorkerMessage) -> None:
         worker, payload = message.worker, message.payload
@@ -350,22 +346,15 @@ class PipelineHost:
                 self._partitions = self._eventhub_lag.read()
                 self._lag_read_at = now
             return self._partitions
-        hub = describe_hub(self.settings, HubTarget.LOCAL, self.consumer_group)
-        return [
-            PartitionLag(
-                partition_id=partition.partition_id,
-                last_enqueued_sequence_number=partition.last_enqueued_sequence_number,
-                checkpoint_sequence_number=partition.checkpoint_sequence_number,
-                lag=partition.lag or 0,
-            )
-            for partition in hub.partitions
-        ]
+        with closing(LocalLag(self.settings, self.consumer_group)) as lag:
+            return lag.read()
 
     def _progress(self) -> HostProgress:
         self._partitions = self._read_lag()
         lag = sum(partition.lag for partition in self._partitions)
         self._max_lag = max(self._max_lag, lag)
         stats = self._all_stats()
+        self.series.sample(stats, self._partitions)
         return HostProgress(
             elapsed=round(time.monotonic() - self._started, 3),
             workers_ready=len(self._ready),

@@ -26,9 +26,9 @@ from paysim_cli.db import connect
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.migrations.engine import require_migrated
 from paysim_cli.runs.catalog import record_verification, run_not_found
+from paysim_cli.runs.layout import MANIFEST_FILE, run_directory
+from paysim_cli.runs.manifest import RunManifest
 from paysim_cli.settings import Settings
-from paysim_cli.simulator.manifest import RunManifest
-from paysim_cli.simulator.simulation import MANIFEST_FILE, run_directory
 
 # Differences named in the error message; the report lists them all.
 MESSAGE_DIFFERENCES = 3

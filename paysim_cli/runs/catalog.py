@@ -18,7 +18,7 @@ from paysim_cli.runs.layout import MANIFEST_FILE, VERIFICATION_FILE, run_directo
 from paysim_cli.settings import Settings
 
 if TYPE_CHECKING:
-    from paysim_cli.simulator.manifest import RunManifest
+    from paysim_cli.runs.manifest import RunManifest
 
 RunState = Literal["reconciled", "differs", "not verified", "no manifest"]
 RECENT_RUNS_IN_HINTS = 3
@@ -174,7 +174,7 @@ def _summary(settings: Settings, run_id: str) -> RunSummary:
 
 
 def _manifest(directory: Path) -> RunManifest | None:
-    from paysim_cli.simulator.manifest import RunManifest  # the model and its contract load on use
+    from paysim_cli.runs.manifest import RunManifest  # the model and its contract load on use
 
     path = directory / MANIFEST_FILE
     if not path.is_file():

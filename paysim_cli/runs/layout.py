@@ -18,3 +18,14 @@ def runs_directory(settings: Settings) -> Path:
 
 def run_directory(settings: Settings, run_id: str) -> Path:
     return runs_directory(settings) / run_id
+
+
+SERIES_DIRECTORY = "series"  # each recorder's time series (docs/reports.md), merged when read
+
+
+def simulate_series_file(run_dir: Path, worker: int) -> Path:
+    return run_dir / SERIES_DIRECTORY / f"simulate-{worker}.json"
+
+
+def pipeline_series_file(run_dir: Path, host_id: str) -> Path:
+    return run_dir / SERIES_DIRECTORY / f"pipeline-{host_id}.json"

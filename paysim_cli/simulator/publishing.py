@@ -115,6 +115,9 @@ class NdjsonFilePublisher:
     def partition_ids(self) -> list[str]:
         return ["0"]
 
+    def warm_up(self) -> None:
+        """The file is open once the publisher exists: nothing more to open."""
+
     def publish(self, events: Sequence[OutgoingEvent]) -> PublishResult:
         self._file.write(b"".join(event.body + b"\n" for event in events))
         return PublishResult(events=len(events), batches=1, by_partition={"0": len(events)})

@@ -39,7 +39,7 @@ class SimulationRequest(BaseModel):
     seed: Seed | None = None
     start_time: datetime | None = None
     run_id: str | None = Field(None, pattern=RUN_ID_PATTERN)
-    workers: Workers = 1
+    workers: Workers | None = None  # None: chosen for the rate (simulation.workers_for_rate)
     transport: HubTarget | None = None  # None: the environment's (default_transport)
     output: Path | None = None
     partition_key_field: PartitionKeyField = "customer.id"

@@ -15,8 +15,9 @@ from typing import Protocol
 
 from paysim_cli.errors import PaysimError
 from paysim_cli.hub.transport import EventPublisher, OutgoingEvent
+from paysim_cli.runs.manifest import ManifestCounts
+from paysim_cli.runs.recorders import SimulateRecorder
 from paysim_cli.simulator.generator import BLOCK_EVENTS, EventBlock, EventGenerator, PartitionKeyField
-from paysim_cli.simulator.manifest import ManifestCounts
 from paysim_cli.simulator.profile import Profile
 from paysim_cli.simulator.profile_store import load_profile
 from paysim_cli.simulator.progress import WorkerProgress
@@ -108,6 +109,8 @@ class WorkerResult:
     reloads: int = 0
     warnings: list[str] = field(default_factory=list)
     failure: PaysimError | None = None  # worker_failed: why the worker's process ended the run
+    # Opening the publisher and warming it up (connections, links), before the run's clock started.
+    setup_seconds: float = 0.0
 
 
 class ProfileWatcher:
@@ -184,6 +187,8 @@ class _WorkerLoop:
         # The wall clock at `started`: events carry their intended send time as epoch ms, so the
         # pipeline can measure end-to-end latency from it (a monotonic reading means nothing elsewhere).
         self._wall_start = time.time() - (clock.now() - started)
+        # The per-second series (docs/reports.md), in the run's directory beside the undelivered file.
+        self._series = SimulateRecorder(plan.undelivered_path.parent, plan.worker, self._wall_start)
 
     def _now(self) -> float:
         return self._clock.now() - self._started
@@ -196,6 +201,7 @@ class _WorkerLoop:
                 _nap(self._clock, self._schedule.planned_end - self._now())
         finally:
             self._undelivered.close()
+            self._series.write()
         now = self._now()
         self._update(now, self._schedule.due(now))
         self._result.planned = self._schedule.total
@@ -214,6 +220,7 @@ class _WorkerLoop:
         now = self._now()
         self._watch(now)
         due = self._schedule.due(now)
+        self._series.target(now, self._schedule)
         if self._on_progress is not None and now >= self._next_report:
             self._update(now, due)
             self._on_progress(self._progress)
@@ -277,7 +284,9 @@ class _WorkerLoop:
             progress.sent += len(events)
             progress.batches += delivery.batches
             progress.latency.record(acknowledged - block.intended[start:stop])
+            self._series.delivered(acknowledged, block.intended[start:stop], block.kind[start:stop])
             return
+        self._series.undelivered(acknowledged, block.intended[start:stop])
         self._undelivered.write(events, delivery.error)
         result.counts.add_undelivered(len(events))
         progress.failed += len(events)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from pydantic import BaseModel
 
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.hub.targets import HubTarget, default_transport
+from paysim_cli.hub.transport import EventPublisher
 from paysim_cli.interrupts import Interruption, stop_on_signals
 from paysim_cli.runs.layout import MANIFEST_FILE, PROFILE_FILE, UNDELIVERED_FILE, run_directory
 from paysim_cli.settings import Settings
@@ -31,7 +33,7 @@ from paysim_cli.simulator.profile import Profile
 from paysim_cli.simulator.profile_store import find_profile, load_profile
 from paysim_cli.simulator.progress import RunProgress, WorkerProgress, combine
 from paysim_cli.simulator.publishing import join_worker_files, open_target, worker_file
-from paysim_cli.simulator.request import SimulationRequest
+from paysim_cli.simulator.request import MAX_WORKERS, SimulationRequest
 from paysim_cli.simulator.runner import Clock, MonotonicClock, WorkerPlan, WorkerResult, run_worker
 
 # The run's directory layout is the runs package's; reconcile/verify.py still imports it from here.
@@ -45,6 +47,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+# What one simulate worker sends through Event Hubs with room to spare, for choosing workers by rate.
+# bench/amqp.py measures a worker's CPU per event (~40 µs: ~12,000/s at half a core); through the local
+# endpoint one worker kept up with ~8,600/s before its publishes, each waiting for the service's
+# acknowledgement, fell behind. Below that, with the latency targets' headroom.
+EVENTHUB_EVENTS_PER_WORKER = 6_000
 
 
 class InjectedFaults(BaseModel):
@@ -71,7 +78,10 @@ class SimulationReport(BaseModel):
     achieved_rate: float
     elapsed_seconds: float
     backlog: int
-    latency_ms: LatencySummary
+    latency_ms: LatencySummary  # from each event's scheduled time to its acknowledgement
+    # Connections, links and partitions opened before the schedule's clock started (the slowest
+    # worker's): not part of any latency above.
+    setup_seconds: float
     injected: InjectedFaults
     manifest: Path
     undelivered: Path | None
@@ -85,10 +95,11 @@ class SimulationReport(BaseModel):
 
 @dataclass(frozen=True)
 class _Run:
-    """A planned run: its identity, where its files go, and each worker's share."""
+    """A planned run: everything decided before anything is opened or sent."""
 
     request: SimulationRequest
     transport: HubTarget
+    workers: int
     profile_name: str
     profile_path: Path
     profile: Profile
@@ -98,6 +109,9 @@ class _Run:
     run_dir: Path
     plans: list[WorkerPlan]
     planned_end: float
+    peak_rate: float  # the whole run's, all workers together
+    warnings: list[str]  # known from the plan alone (event times)
+    note: str | None  # workers chosen for the rate: said before the run starts
 
     @property
     def target(self) -> str:
@@ -111,35 +125,32 @@ def run_simulation(
     on_progress: Callable[[RunProgress], None] | None = None,
     on_capacity: Callable[[CapacityCheck], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
     clock: Clock | None = None,
     interruption: Interruption | None = None,
 ) -> SimulationReport:
     """Run a simulation to its end (or SIGINT/SIGTERM, or a target that refuses), then write its
-    manifest. With `interruption`, the caller owns the signal handling (the demo, around its stages)."""
+    manifest. With `interruption`, the caller owns the signal handling (the demo, around its stages).
+    Three steps: plan (nothing opened), run (the target opened once, warmed up before the clock), report."""
     warn = on_warning or (lambda message: None)
     run = _plan(settings, request)
-    warnings = event_time_warnings(datetime.fromtimestamp(run.start_ms / 1000, UTC), run.planned_end)
-    for warning in warnings:
+    for warning in run.warnings:
         warn(warning)
-    capacity = _prepare_target(settings, run)
-    if capacity is not None and on_capacity is not None:
-        on_capacity(capacity)
-    run.run_dir.mkdir(parents=True)
-    shutil.copyfile(run.profile_path, run.run_dir / PROFILE_FILE)
-
-    logger.info("run %s: %d workers publishing to %s", run.run_id, request.workers, run.target)
-    started_at = datetime.now(UTC)
+    if run.note is not None and on_note is not None:
+        on_note(run.note)
     owned = stop_on_signals(Interruption()) if interruption is None else nullcontext(interruption)
     with owned as stopping:
-        results = _execute(settings, run, clock or MonotonicClock(), on_progress, stopping)
-    manifest = _write_manifest(run, results, started_at, datetime.now(UTC))
+        executed = _Execution(settings, run, clock or MonotonicClock(), on_progress, stopping)
+        results = executed.run(on_capacity)
     late_warnings = sorted({warning for result in results for warning in result.warnings})
     for warning in late_warnings:
         warn(warning)
-    return _report(run, results, manifest, capacity, warnings + late_warnings, stopping)
+    manifest = _write_manifest(run, results, executed.started_at, datetime.now(UTC))
+    return _report(run, results, manifest, executed.capacity, run.warnings + late_warnings, stopping)
 
 
 def _plan(settings: Settings, request: SimulationRequest) -> _Run:
+    """Decide the run: its profile, seed, name, length, workers and their shares; open nothing."""
     _check_request(request)
     profile_name, profile_path, _ = find_profile(settings, request.profile)
     profile = load_profile(profile_path)
@@ -148,25 +159,35 @@ def _plan(settings: Settings, request: SimulationRequest) -> _Run:
     start_ms = math.floor(start.timestamp() * 1000)
     run_id = request.run_id or f"{start:%Y%m%dT%H%M%S}{start_ms % 1000:03d}Z-s{seed}"
     run_dir = run_directory(settings, run_id)
-    plans = [
-        WorkerPlan(
-            worker=worker,
-            workers=request.workers,
-            profile_path=profile_path,
-            profile=profile,
-            seed=seed,
-            run_id=run_id,
-            start_ms=start_ms,
-            rate=request.rate,
-            duration=request.duration,
-            count=_share(request.count, worker, request.workers),
-            partition_key_field=request.partition_key_field,
-            watch=request.watch,
-            undelivered_path=worker_file(run_dir / UNDELIVERED_FILE, worker, request.workers),
-        )
-        for worker in range(request.workers)
-    ]
-    planned_end = plans[0].schedule().planned_end
+    transport = request.transport or default_transport(settings)
+    whole = _worker_plans(request, 1, profile_path, profile, seed, run_id, start_ms, run_dir)[0]
+    planned_end = whole.schedule().planned_end  # the whole run's schedule; each worker builds its share
+    _check_plannable(request, profile_name, planned_end, run_dir)
+    peak_rate = whole.rate_plan(profile).peak_rate(planned_end)
+    workers = request.workers or workers_for_rate(peak_rate, transport if request.output is None else None)
+    target = "file" if request.output is not None else str(transport)
+    return _Run(
+        request,
+        transport,
+        workers,
+        profile_name,
+        profile_path,
+        profile,
+        seed,
+        start_ms,
+        run_id,
+        run_dir,
+        _worker_plans(request, workers, profile_path, profile, seed, run_id, start_ms, run_dir),
+        planned_end,
+        peak_rate,
+        event_time_warnings(start, planned_end),
+        _workers_note(workers, target) if request.workers is None and workers > 1 else None,
+    )
+
+
+def _check_plannable(
+    request: SimulationRequest, profile_name: str, planned_end: float, run_dir: Path
+) -> None:
     if math.isinf(planned_end):
         raise PaysimError(
             "count_unreachable",
@@ -177,35 +198,58 @@ def _plan(settings: Settings, request: SimulationRequest) -> _Run:
     if run_dir.exists():
         raise PaysimError(
             "run_exists",
-            f"run {run_id} already exists in {run_dir.parent}",
+            f"run {run_dir.name} already exists in {run_dir.parent}",
             "name this one with --run-id (a run is named by its start time and seed), "
             "or change --start-time or --seed",
             exit_code=ExitCode.CONFLICT,
         )
-    transport = request.transport or default_transport(settings)
-    return _Run(
-        request,
-        transport,
-        profile_name,
-        profile_path,
-        profile,
-        seed,
-        start_ms,
-        run_id,
-        run_dir,
-        plans,
-        planned_end,
+
+
+def _workers_note(workers: int, target: str) -> str:
+    return (
+        f"{workers} worker processes for {target} at this rate (one sends up to "
+        f"{EVENTHUB_EVENTS_PER_WORKER:,} events/s); --workers sets the number"
     )
 
 
-def _prepare_target(settings: Settings, run: _Run) -> CapacityCheck | None:
-    """Fail early on a hub that is not there; for Event Hubs, check the planned peak fits it."""
-    if run.request.output is not None:
-        return None
-    partitions = _partition_count(settings, run.transport)
-    if run.transport is not HubTarget.EVENTHUB:
-        return None
-    return _check_capacity(run.request, run.plans[0], run.profile, run.planned_end, partitions)
+def _worker_plans(
+    request: SimulationRequest,
+    workers: int,
+    profile_path: Path,
+    profile: Profile,
+    seed: int,
+    run_id: str,
+    start_ms: int,
+    run_dir: Path,
+) -> list[WorkerPlan]:
+    """Each worker's share of the run."""
+    return [
+        WorkerPlan(
+            worker=worker,
+            workers=workers,
+            profile_path=profile_path,
+            profile=profile,
+            seed=seed,
+            run_id=run_id,
+            start_ms=start_ms,
+            rate=request.rate,
+            duration=request.duration,
+            count=_share(request.count, worker, workers),
+            partition_key_field=request.partition_key_field,
+            watch=request.watch,
+            undelivered_path=worker_file(run_dir / UNDELIVERED_FILE, worker, workers),
+        )
+        for worker in range(workers)
+    ]
+
+
+def workers_for_rate(peak_rate: float, transport: HubTarget | None) -> int:
+    """Worker processes for a run without --workers: over Event Hubs, enough that none has to send more
+    than EVENTHUB_EVENTS_PER_WORKER at the peak; one otherwise (one process takes 10,000/s to the local
+    log, and a file needs no more)."""
+    if transport is not HubTarget.EVENTHUB:
+        return 1
+    return max(1, min(MAX_WORKERS, math.ceil(peak_rate / EVENTHUB_EVENTS_PER_WORKER)))
 
 
 def _write_manifest(
@@ -216,15 +260,15 @@ def _write_manifest(
     for result in results:
         counts.merge(result.counts)
     undelivered = run.run_dir / UNDELIVERED_FILE
-    join_worker_files(undelivered, run.request.workers)
+    join_worker_files(undelivered, run.workers)
     if run.request.output is not None:
-        join_worker_files(run.request.output, run.request.workers)
+        join_worker_files(run.request.output, run.workers)
     manifest = build_manifest(
         counts,
         run_id=run.run_id,
         profile=profile_reference(run.profile_name, run.profile_path),
         seed=run.seed,
-        workers=run.request.workers,
+        workers=run.workers,
         target=run.target,
         partition_key_field=run.request.partition_key_field,
         event_time_origin=datetime.fromtimestamp(run.start_ms / 1000, UTC),
@@ -257,7 +301,7 @@ def _report(
         profile=run.profile_name,
         seed=run.seed,
         target=run.target,
-        workers=run.request.workers,
+        workers=run.workers,
         status=status,
         planned=sum(result.planned for result in results),
         sent=progress.sent,
@@ -269,6 +313,7 @@ def _report(
         elapsed_seconds=round(elapsed, 3),
         backlog=progress.backlog,
         latency_ms=latency.summary(),
+        setup_seconds=round(max(result.setup_seconds for result in results), 3),
         injected=InjectedFaults(
             malformed=manifest.totals.malformed,
             duplicates=manifest.totals.duplicates,
@@ -334,64 +379,98 @@ def _share(count: int | None, worker: int, workers: int) -> int | None:
     return count // workers + (1 if worker < count % workers else 0)
 
 
-def _partition_count(settings: Settings, target: HubTarget) -> int:
-    publisher = open_target(settings, target, None)
-    try:
-        return len(publisher.partition_ids())
-    finally:
-        publisher.close()
+class _Execution:
+    """Running a planned run. The target is opened once here and warmed up before the schedule's clock
+    starts (a worker process opens and warms up its own: with several, this process opens it only to
+    check the hub is there and fits the run)."""
 
+    def __init__(
+        self,
+        settings: Settings,
+        run: _Run,
+        clock: Clock,
+        on_progress: Callable[[RunProgress], None] | None,
+        interruption: Interruption,
+    ) -> None:
+        self._settings, self._run, self._clock = settings, run, clock
+        self._on_progress, self._interruption = on_progress, interruption
+        self.capacity: CapacityCheck | None = None
+        self.started_at = datetime.now(UTC)
 
-def _check_capacity(
-    request: SimulationRequest, plan: WorkerPlan, profile: Profile, planned_end: float, partitions: int
-) -> CapacityCheck:
-    """Compare the planned peak with the hub; the event size is measured on the run's first events."""
-    sample = plan.generator(profile).block(0, plan.schedule().times(0, 1000))
-    mean_bytes = sum(len(body) for body in sample.bodies) / len(sample)
-    return check_capacity(
-        peak_rate=plan.rate_plan(profile).peak_rate(planned_end) * request.workers,
-        mean_event_bytes=mean_bytes,
-        partitions=partitions,
-        throughput_units=request.throughput_units,
-    )
+    def run(self, on_capacity: Callable[[CapacityCheck], None] | None) -> list[WorkerResult]:
+        run = self._run
+        if len(run.plans) > 1:
+            if run.request.output is None:
+                with closing(open_target(self._settings, run.transport, None)) as publisher:
+                    self._check_target(publisher, on_capacity)
+            self._start_directory()
+            return self._in_processes()
+        opened = time.monotonic()
+        with closing(open_target(self._settings, run.transport, run.request.output)) as publisher:
+            self._check_target(publisher, on_capacity)
+            self._start_directory()
+            publisher.warm_up()  # the schedule's clock starts once the publisher's links are open
+            setup = time.monotonic() - opened
+            result = run_worker(
+                run.plans[0],
+                publisher,
+                clock=self._clock,
+                started=self._clock.now(),
+                should_stop=self._interruption.is_set,
+                on_progress=lambda progress: self._report([progress]),
+            )
+        result.setup_seconds = setup
+        return [result]
 
+    def _check_target(
+        self, publisher: EventPublisher, on_capacity: Callable[[CapacityCheck], None] | None
+    ) -> None:
+        """Fail early on a hub that is not there; for Event Hubs, check the planned peak fits it."""
+        run = self._run
+        if run.request.output is not None:
+            return
+        partitions = len(publisher.partition_ids())
+        if run.transport is not HubTarget.EVENTHUB:
+            return
+        self.capacity = _check_capacity(run, partitions)
+        if on_capacity is not None:
+            on_capacity(self.capacity)
 
-def _execute(
-    settings: Settings,
-    run: _Run,
-    clock: Clock,
-    on_progress: Callable[[RunProgress], None] | None,
-    interruption: Interruption,
-) -> list[WorkerResult]:
-    def report(progresses: list[WorkerProgress]) -> None:
-        if on_progress is not None:
-            on_progress(combine(progresses)[0])
+    def _start_directory(self) -> None:
+        run = self._run
+        run.run_dir.mkdir(parents=True)
+        shutil.copyfile(run.profile_path, run.run_dir / PROFILE_FILE)
+        logger.info("run %s: %d workers publishing to %s", run.run_id, run.workers, run.target)
+        self.started_at = datetime.now(UTC)
 
-    if len(run.plans) > 1:
+    def _in_processes(self) -> list[WorkerResult]:
         from paysim_cli.simulator.workers import run_in_processes
 
         return run_in_processes(
-            settings,
-            run.plans,
-            target=run.transport,
-            output=run.request.output,
-            should_stop=interruption.is_set,
-            on_progress=report,
+            self._settings,
+            self._run.plans,
+            target=self._run.transport,
+            output=self._run.request.output,
+            should_stop=self._interruption.is_set,
+            on_progress=self._report,
         )
-    publisher = open_target(settings, run.transport, run.request.output)
-    try:
-        return [
-            run_worker(
-                run.plans[0],
-                publisher,
-                clock=clock,
-                started=clock.now(),
-                should_stop=interruption.is_set,
-                on_progress=lambda progress: report([progress]),
-            )
-        ]
-    finally:
-        publisher.close()
+
+    def _report(self, progresses: list[WorkerProgress]) -> None:
+        if self._on_progress is not None:
+            self._on_progress(combine(progresses)[0])
+
+
+def _check_capacity(run: _Run, partitions: int) -> CapacityCheck:
+    """Compare the planned peak with the hub; the event size is measured on the run's first events."""
+    plan = run.plans[0]
+    sample = plan.generator(run.profile).block(0, plan.schedule().times(0, 1000))
+    mean_bytes = sum(len(body) for body in sample.bodies) / len(sample)
+    return check_capacity(
+        peak_rate=run.peak_rate,
+        mean_event_bytes=mean_bytes,
+        partitions=partitions,
+        throughput_units=run.request.throughput_units,
+    )
 
 
 def _raise_worker_failure(results: list[WorkerResult], manifest: Path) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from paysim_cli.errors import PaysimError
 from paysim_cli.hub.targets import HubTarget
+from paysim_cli.runs.manifest import ManifestCounts
 from paysim_cli.settings import Settings
-from paysim_cli.simulator.manifest import ManifestCounts
 from paysim_cli.simulator.progress import WorkerProgress
 from paysim_cli.simulator.publishing import open_target, worker_file
 from paysim_cli.simulator.runner import MonotonicClock, WorkerPlan, WorkerResult, run_worker
@@ -133,12 +133,15 @@ class _PoolRun:
 def _worker_main(channel: WorkerChannel, job: _Job) -> None:
     """A worker process: open its own publisher, wait for the common start, run, post its result."""
     plan = job.plan
+    opened = time.monotonic()
     publisher = open_target(
         job.settings,
         job.target,
         worker_file(job.output, plan.worker, plan.workers) if job.output is not None else None,
     )
     try:
+        publisher.warm_up()  # connections and links open before the common start, not after it
+        setup = time.monotonic() - opened
         channel.post("ready")
         start = channel.wait_start()
         result = run_worker(
@@ -149,6 +152,7 @@ def _worker_main(channel: WorkerChannel, job: _Job) -> None:
             should_stop=channel.should_stop,
             on_progress=lambda progress: channel.post("progress", progress),
         )
+        result.setup_seconds = setup
     finally:
         publisher.close()
     channel.post("result", result)

@@ -15,8 +15,8 @@ from e2e_processes import PAYSIM, Spawn, events_in_log, wait_until
 
 from paysim_cli.errors import ExitCode
 from paysim_cli.hub.local_log import LocalEventLog
+from paysim_cli.runs.manifest import RunManifest
 from paysim_cli.settings import Settings
-from paysim_cli.simulator.manifest import RunManifest
 
 EXIT = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
 

@@ -13,11 +13,13 @@ from paysim_cli.commands.options import (
     JsonOption,
     ProfileOption,
     RateOption,
+    ReportOption,
     SeedOption,
     TransportOption,
     WorkersOption,
     validated,
 )
+from paysim_cli.commands.run_report import write_requested_report
 from paysim_cli.context import app_context
 from paysim_cli.demo.request import DemoRequest
 from paysim_cli.hub.targets import HubTarget
@@ -45,6 +47,7 @@ def demo(
     workers: WorkersOption = 2,
     transport: TransportOption = None,
     drain_timeout: DrainTimeoutOption = 120,
+    report_file: ReportOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Start the local stack, run the pipeline under simulated load, reconcile: exit 7 if it does not.
@@ -76,6 +79,14 @@ def demo(
             on_simulate=None if state.output.json_mode else view.simulate,
             on_pipeline=None if state.output.json_mode else view.pipeline,
         )
+    write_requested_report(
+        state.output,
+        state.settings,
+        report_file,
+        [report.run_id],
+        verify=False,
+        reconciliation=report.reconciliation,
+    )
     finish_interruptible(
         state.output,
         report,

@@ -16,11 +16,13 @@ from paysim_cli.commands.options import (
     JsonOption,
     LegacySourceOption,
     MaxWaitOption,
+    ReportOption,
     TransportOption,
     WorkersOption,
     transport_for,
     validated,
 )
+from paysim_cli.commands.run_report import write_requested_report
 from paysim_cli.context import app_context
 from paysim_cli.output import latencies, plural
 from paysim_cli.pipeline.request import DEFAULT_FUNCTION_NAME, PipelineRequest
@@ -70,6 +72,7 @@ def run(
     development: DevelopmentOption = False,
     database_url: DatabaseUrlOption = None,
     source: LegacySourceOption = None,
+    report_file: ReportOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Feed the hub's events to the Function app's Event Hub function, batch by batch, like its host.
@@ -94,14 +97,12 @@ def run(
         until_drained=until_drained,
         source=transport_for(state.settings, state.output, transport, {"--source": source}),
     )
+    settings = state.settings.override(database_url=database_url)
     with host_view(state.output) as on_progress:
-        report = run_pipeline(
-            state.settings.override(database_url=database_url),
-            request,
-            on_progress=on_progress,
-            on_start=state.output.status,
-        )
+        report = run_pipeline(settings, request, on_progress=on_progress, on_start=state.output.status)
     _warn_failures(state.output, report)
+    runs = [run.run_id for run in report.runs]
+    write_requested_report(state.output, settings, report_file, runs, verify=True)
     finish_interruptible(
         state.output, report, lambda console: render_report(console, report), report.interrupted_by
     )

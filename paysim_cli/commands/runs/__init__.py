@@ -2,8 +2,9 @@
 
 from paysim_cli.commands.help import group, verb
 from paysim_cli.commands.runs import list as list_verb
-from paysim_cli.commands.runs import show
+from paysim_cli.commands.runs import report, show
 
-app = group("List and show the simulate runs: their manifests, and whether `paysim verify` reconciled them.")
+app = group("List, show and report the simulate runs: their manifests, series, and whether they reconciled.")
 verb(app, "list", list_verb.list_runs, *list_verb.EXAMPLES)
 verb(app, "show", show.show_run, *show.EXAMPLES)
+verb(app, "report", report.report_run, *report.EXAMPLES)

@@ -14,13 +14,15 @@ from paysim_cli.commands.options import (
     LegacyTargetOption,
     ProfileOption,
     RateOption,
+    ReportOption,
     SeedOption,
     TransportOption,
     WorkersOption,
     chosen_transport,
     validated,
 )
-from paysim_cli.context import app_context
+from paysim_cli.commands.run_report import write_requested_report
+from paysim_cli.context import AppContext, app_context
 from paysim_cli.output import latencies, plural
 from paysim_cli.simulator.generator import PartitionKeyField
 from paysim_cli.simulator.request import SimulationRequest
@@ -61,7 +63,7 @@ def simulate(
             show_default="START-TIME-sSEED",
         ),
     ] = None,
-    workers: WorkersOption = 1,
+    workers: WorkersOption = None,
     transport: TransportOption = None,
     output: Annotated[
         Path | None,
@@ -77,16 +79,15 @@ def simulate(
         int, typer.Option(help="The event hub's throughput units, for the capacity check.")
     ] = 1,
     target: LegacyTargetOption = None,
+    report_file: ReportOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Send realistic payment events at a precise rate; write the run's manifest for reconciliation.
 
     --rate and --duration replace the profile's own; SIGINT or SIGTERM stops the run cleanly: the
-    report and manifest cover what was sent, and the exit status is 130 or 143.
+    report and manifest cover what was sent, and the exit status is 130 or 143. Without --workers, one
+    worker process, or over --transport eventhub as many as the rate needs.
     """
-    from paysim_cli.commands.simulate.live import live_view
-    from paysim_cli.simulator.simulation import run_simulation
-
     state = app_context(ctx, json_output)
     request = validated(
         ctx,
@@ -105,6 +106,18 @@ def simulate(
         watch=watch,
         throughput_units=throughput_units,
     )
+    report = _run(state, request)
+    # Written before the pipeline has seen the run: its verdict is the last recorded one, if any.
+    write_requested_report(state.output, state.settings, report_file, [report.run_id], verify=False)
+    finish_interruptible(
+        state.output, report, lambda console: render_report(console, report), report.interrupted_by
+    )
+
+
+def _run(state: AppContext, request: SimulationRequest) -> SimulationReport:
+    """The run with its live view; capacity warnings, notes and undelivered events said on stderr."""
+    from paysim_cli.commands.simulate.live import live_view
+    from paysim_cli.simulator.simulation import run_simulation
 
     def warn_capacity(check: CapacityCheck) -> None:
         for warning in check.warnings:
@@ -117,12 +130,11 @@ def simulate(
             on_progress=on_progress,
             on_capacity=warn_capacity,
             on_warning=state.output.warn,
+            on_note=state.output.status,
         )
     if report.failed:
         state.output.warn(f"{plural(report.failed, 'event')} not delivered: they are in {report.undelivered}")
-    finish_interruptible(
-        state.output, report, lambda console: render_report(console, report), report.interrupted_by
-    )
+    return report
 
 
 def render_report(console: Console, report: SimulationReport) -> None:
@@ -138,6 +150,7 @@ def render_report(console: Console, report: SimulationReport) -> None:
         ("retried", f"{report.retried:,}"),
         ("rate: target / achieved", f"{report.target_rate:,.1f} / {report.achieved_rate:,.1f} events/s"),
         ("latency p50 / p95 / p99", latencies(report.latency_ms)),
+        ("set-up before the clock", f"{report.setup_seconds:,.2f} s"),
         (
             "malformed / duplicates / out of order",
             "{:,} / {:,} / {:,}".format(*report.injected.model_dump().values()),

@@ -13,11 +13,9 @@ import os
 import signal
 from pathlib import Path
 
-from paysim_cli.hub.amqp.auth import SharedAccessKey
+from paysim_cli.hub.amqp.auth import SAS_KEY_VARIABLE, SharedAccessKey
 from paysim_cli.hub.amqp.connection import ConnectionPolicy
 from paysim_cli.hub.amqp.server import EndpointConfig, serve
-
-SAS_KEY_VARIABLE = "PAYSIM_AMQP_SAS_KEY"
 
 
 def parse_config(arguments: list[str] | None = None) -> EndpointConfig:

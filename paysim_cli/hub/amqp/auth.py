@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, quote_plus, urlparse
 
 SAS_TOKEN_TYPE = "servicebus.windows.net:sastoken"
 SAS_PREFIX = "SharedAccessSignature "
+# Where the endpoint's process reads its key: never its command line, which other users can read.
+SAS_KEY_VARIABLE = "PAYSIM_AMQP_SAS_KEY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,24 @@ def check_token(
     if not covers(entity_path(resource), entity_path(audience)):
         return TokenVerdict(401, f"InvalidAudience: the token is for {resource}, not {audience}")
     return TokenVerdict(202, "Accepted", expires_at=float(expiry))
+
+
+class Grants:
+    """What one connection's accepted tokens allow: each audience until its expiry. Without a key every
+    entity is allowed (the emulator's behaviour); SASL PLAIN with the policy's key grants the namespace."""
+
+    def __init__(self, key: SharedAccessKey | None) -> None:
+        self._key = key
+        self._expiry: dict[str, float] = {}
+
+    def grant(self, audience: str, expires_at: float) -> None:
+        self._expiry[entity_path(audience)] = expires_at
+
+    def allows(self, address: str) -> bool:
+        if self._key is None:
+            return True
+        path, now = entity_path(address), time.time()
+        return any(covers(audience, path) and expiry > now for audience, expiry in self._expiry.items())
 
 
 def plain_credentials_valid(response: bytes, key: SharedAccessKey | None) -> bool:

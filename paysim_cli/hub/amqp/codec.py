@@ -3,7 +3,7 @@
 The SDK's pure-Python client only accepts performatives encoded as it encodes them (full-length field
 lists), so the endpoint encodes with the same functions. Its decoder trusts its input: counts are
 allocated before they are checked, truncation surfaces as IndexError. So every body is first walked by
-`_check_encoding`, which bounds sizes, counts and nesting, and only then handed to the SDK decoder.
+`check_encoding`, which bounds sizes, counts and nesting, and only then handed to the SDK decoder.
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from azure.eventhub._pyamqp import _decode, _encode, endpoints, error, message, outcomes, performatives
-
-from paysim_cli.hub.transport import OutgoingEvent, ReceivedEvent
 
 AMQP_HEADER = b"AMQP\x00\x01\x00\x00"
 TLS_HEADER = b"AMQP\x02\x01\x00\x00"
@@ -77,6 +75,10 @@ class ProtocolViolation(AmqpError):
     """The peer broke the protocol: its connection is closed with this error."""
 
 
+class Hangup(Exception):
+    """Close the socket without a close frame (before open, or after the peer's close)."""
+
+
 def decode_error(description: str) -> ProtocolViolation:
     return ProtocolViolation(b"amqp:decode-error", description)
 
@@ -111,7 +113,7 @@ def decode_performative(body: memoryview) -> Any:
     kind = _PERFORMATIVES.get(code)
     if kind is None:
         raise decode_error(f"unknown performative 0x{code:02x}")
-    _check_encoding(body, 3, len(body) if code != Transfer._code else None)
+    check_encoding(body, 3, len(body) if code != Transfer._code else None)
     if list_type == 0x45:  # the empty list, which the SDK decoder misreads
         fields: list[Any] = [] if code != Transfer._code else [bytes(body[4:])]
     elif list_type in (0xC0, 0xD0):
@@ -151,23 +153,113 @@ def _sdk_decoded(decode: Any, buffer: memoryview) -> Any:
         raise decode_error(f"malformed value: {failure}") from failure
 
 
-def decode_message(payload: bytes | memoryview) -> Any:
-    """An AMQP message (its sections) as the SDK's `Message`, after checking its encoding and shape."""
-    view = memoryview(payload)
+class Section(NamedTuple):
+    """Where one section of an encoded message lies: its code (0x70 header ... 0x78 footer) and bytes.
+    (A named tuple: publishing makes a few per event, and they are the cheapest to make.)"""
+
+    code: int
+    start: int
+    end: int
+
+    @property
+    def value_start(self) -> int:
+        """Where the section's value starts, after its three-byte descriptor."""
+        return self.start + 3
+
+
+HEADER, DELIVERY_ANNOTATIONS, MESSAGE_ANNOTATIONS, PROPERTIES = 0x70, 0x71, 0x72, 0x73
+APPLICATION_PROPERTIES, DATA, SEQUENCE, VALUE_BODY, FOOTER = 0x74, 0x75, 0x76, 0x77, 0x78
+BODY_SECTIONS = frozenset((DATA, SEQUENCE, VALUE_BODY))
+_LISTS, _MAPS, _BINARIES = frozenset((0x45, 0xC0, 0xD0)), frozenset((0xC1, 0xD1)), frozenset((0xA0, 0xB0))
+# The constructors each section's value may have (an AMQP value body may hold anything).
+_SECTION_VALUES: dict[int, frozenset[int] | None] = {
+    HEADER: _LISTS,
+    DELIVERY_ANNOTATIONS: _MAPS,
+    MESSAGE_ANNOTATIONS: _MAPS,
+    PROPERTIES: _LISTS,
+    APPLICATION_PROPERTIES: _MAPS,
+    DATA: _BINARIES,
+    SEQUENCE: _LISTS,
+    VALUE_BODY: None,
+    FOOTER: _MAPS,
+}
+
+
+def message_sections(view: memoryview) -> list[Section]:
+    """The sections of an encoded message, after checking each one's encoding and value type: only data
+    and sequence sections repeated, one kind of body."""
+    sections: list[Section] = []
+    seen: set[int] = set()
+    body: int | None = None
     position = 0
     while position < len(view):
         # The SDK reads a section's descriptor as one byte: only the small-ulong section codes qualify.
-        opening = bytes(view[position : position + 3])
-        if len(opening) < 3 or opening[:2] != b"\x00\x53" or not 0x70 <= opening[2] <= 0x78:
+        if position + 4 > len(view) or view[position] != 0x00 or view[position + 1] != 0x53:
             raise decode_error("a message is a sequence of described sections")
-        position = _check_encoding(view, position, len(view))
-    decoded = _sdk_decoded(_decode.decode_payload, view)
-    maps = (decoded.message_annotations, decoded.application_properties)
-    if any(section is not None and not isinstance(section, dict) for section in maps) or any(
-        not isinstance(section, bytes) for section in decoded.data or ()
-    ):
-        raise decode_error("a message section holds a value of the wrong type")
-    return decoded
+        code, constructor = view[position + 2], view[position + 3]
+        if code not in _SECTION_VALUES:
+            raise decode_error("a message is a sequence of described sections")
+        allowed = _SECTION_VALUES[code]
+        if allowed is not None and constructor not in allowed:
+            raise decode_error(f"message section 0x{code:02x} holds a value of the wrong type")
+        # Not the specification's order: the SDK's own encoder writes delivery annotations last.
+        if code in seen and code not in (DATA, SEQUENCE):
+            raise decode_error(f"message section 0x{code:02x} is repeated")
+        if code in BODY_SECTIONS:
+            if body is not None and body != code:
+                raise decode_error("a message body is data, sequence or value sections, not a mix")
+            body = code
+        seen.add(code)
+        end = _section_end(view, position + 3, constructor)
+        sections.append(Section(code, position, end))
+        position = end
+    return sections
+
+
+def _section_end(view: memoryview, value_start: int, constructor: int) -> int:
+    """Where a section whose value starts at `value_start` ends. The descriptor was checked by the
+    caller; a data section's binary is checked here directly, as it is the most frequent value."""
+    limit = len(view)
+    if constructor == 0xA0 and value_start + 2 <= limit:
+        end = value_start + 2 + view[value_start + 1]
+    elif constructor == 0xB0 and value_start + 5 <= limit:
+        end = value_start + 5 + int.from_bytes(view[value_start + 1 : value_start + 5], "big")
+    else:
+        return check_encoding(view, value_start, limit, depth=1)
+    if end > limit:
+        raise decode_error("truncated value")
+    return end
+
+
+def decode_sections(
+    payload: bytes | memoryview, *, undecoded: frozenset[int] = frozenset()
+) -> tuple[memoryview, list[Section], Any]:
+    """An encoded message's bytes, its checked sections, and the SDK's `Message` of them (which also
+    proves the shapes the SDK's decoder expects, e.g. no more header fields than it has).
+
+    Sections whose code is in `undecoded` are checked but left out of the `Message`, for a caller that
+    reads them from the bytes itself (the endpoint keeps bodies and annotations as they came).
+    """
+    view = memoryview(payload)
+    sections = message_sections(view)
+    decoded = [section for section in sections if section.code not in undecoded]
+    if len(decoded) == len(sections):
+        buffer = view
+    elif len(decoded) == 1:
+        buffer = view[decoded[0].start : decoded[0].end]
+    else:
+        buffer = memoryview(b"".join(view[section.start : section.end] for section in decoded))
+    return view, sections, _sdk_decoded(_decode.decode_payload, buffer)
+
+
+def decode_value(view: memoryview) -> Any:
+    """One encoded value, already checked with `check_encoding`, as the SDK decodes it."""
+    return _sdk_decoded(lambda buffer: _decode._DECODE_BY_CONSTRUCTOR[buffer[0]](buffer[1:])[1], view)
+
+
+def decode_message(payload: bytes | memoryview) -> Any:
+    """An AMQP message (its sections) as the SDK's `Message`, after checking its encoding and shape."""
+    return decode_sections(payload)[2]
 
 
 def encode_message(outgoing: Any) -> bytes:
@@ -181,69 +273,38 @@ def text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def decode_events(payload: bytes, message_format: int) -> tuple[str | None, list[OutgoingEvent]]:
-    """The events a delivery carries and its partition key: one message, or a batch (format 0x80013700)
-    whose data sections each hold an encoded message."""
-    outer = decode_message(payload)
-    envelope_key = _partition_key(outer)
-    if message_format == BATCH_FORMAT:
-        events = [_event(decode_message(section), envelope_key) for section in outer.data or ()]
+def encode_uint(value: int) -> bytes:
+    """An AMQP uint in its smallest encoding, as the SDK writes it."""
+    if value == 0:
+        return b"\x43"
+    if value < 256:
+        return bytes((0x52, value))
+    return b"\x70" + value.to_bytes(4, "big")
+
+
+_TRANSFER_DESCRIPTOR = b"\x00\x53\x14"
+_SETTLED = b"\x56\x01"
+_MORE = (b"\x56\x00", b"\x56\x01")
+# rcv-settle-mode, state, resume, aborted, batchable: null, so the list keeps all eleven fields.
+_TRANSFER_TAIL = b"\x40" * 5
+
+
+def transfer_frame(channel: int, handle: int, delivery_id: int | None, more: bool, payload: bytes) -> bytes:
+    """A settled transfer frame, byte for byte as the SDK's encoder writes it (see the codec test), built
+    directly: deliveries to receivers are the hot path, and the generic encoder costs ~200 µs a frame."""
+    if delivery_id is None:  # a continuation frame: handle and flags only
+        fields = encode_uint(handle) + b"\x40\x40\x40"
     else:
-        events = [_event(outer, envelope_key)]
-    return envelope_key or next(
-        (event.partition_key for event in events if event.partition_key), None
-    ), events
+        fields = encode_uint(handle) + encode_uint(delivery_id) + b"\xa0\x04" + delivery_id.to_bytes(4, "big")
+        fields += b"\x43"  # message-format 0
+    fields += _SETTLED + _MORE[more] + _TRANSFER_TAIL
+    body = _TRANSFER_DESCRIPTOR + bytes((0xC0, len(fields) + 1, 11)) + fields
+    return struct.pack(">IBBH", 8 + len(body) + len(payload), 2, 0, channel) + body + payload
 
 
-def _partition_key(decoded: Any) -> str | None:
-    key = (decoded.message_annotations or {}).get(b"x-opt-partition-key")
-    return None if key is None else text(key)
-
-
-def _event(decoded: Any, envelope_key: str | None) -> OutgoingEvent:
-    if decoded.data is None:
-        raise AmqpError(
-            b"amqp:not-implemented", "the local event hub stores events whose body is AMQP data sections"
-        )
-    return OutgoingEvent(
-        body=b"".join(decoded.data),
-        partition_key=_partition_key(decoded) or envelope_key,
-        properties={
-            text(name): _property(value) for name, value in (decoded.application_properties or {}).items()
-        },
-    )
-
-
-def _property(value: Any) -> str | int | float | bool:
-    """An application property as the log keeps it: strings (decoded as bytes), numbers and booleans;
-    anything else (uuid, timestamp, binary that is not UTF-8) as its text."""
-    if isinstance(value, bytes):
-        try:
-            return value.decode()
-        except UnicodeDecodeError:
-            return value.hex()
-    if isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def encode_event(event: ReceivedEvent) -> bytes:
-    """An event as Event Hubs delivers it: the body in one data section, the system annotations, the
-    application properties."""
-    annotations: dict[bytes, Any] = {
-        b"x-opt-sequence-number": {TYPE: LONG, VALUE: event.sequence_number},
-        b"x-opt-offset": {TYPE: STRING, VALUE: str(event.offset)},
-        b"x-opt-enqueued-time": {TYPE: TIMESTAMP, VALUE: timestamp_ms(event.enqueued_time)},
-    }
-    if event.partition_key is not None:
-        annotations[b"x-opt-partition-key"] = {TYPE: STRING, VALUE: event.partition_key}
-    return encode_message(
-        Message(
-            message_annotations=annotations,
-            application_properties={name: typed(value) for name, value in event.properties.items()} or None,
-            data=[event.body],
-        )
-    )
+def transfer_overhead(handle: int, delivery_id: int | None) -> int:
+    """The bytes a transfer frame adds to its payload."""
+    return len(transfer_frame(0, handle, delivery_id, False, b""))
 
 
 def typed(value: Any) -> Any:
@@ -283,7 +344,7 @@ KNOWN_CONSTRUCTORS = frozenset(
 )
 
 
-def _check_encoding(buffer: memoryview, position: int, end: int | None, depth: int = 0) -> int:
+def check_encoding(buffer: memoryview, position: int, end: int | None, depth: int = 0) -> int:
     """Where the value encoded at `position` ends; a decode error if it is unknown, truncated, nested too
     deep, or declares more elements than its bytes can hold. With `end` None the value may be followed by
     more bytes (a transfer's payload)."""
@@ -301,7 +362,7 @@ def _skip(buffer: memoryview, position: int, limit: int, constructor: int, depth
     if depth > MAX_NESTING:
         raise decode_error("values nested too deep")
     if constructor == 0x00:  # described: a descriptor, then the value
-        return _check_encoding(buffer, _check_encoding(buffer, position, limit, depth + 1), limit, depth + 1)
+        return check_encoding(buffer, check_encoding(buffer, position, limit, depth + 1), limit, depth + 1)
     width = _FIXED_WIDTH.get(constructor)
     if width is not None:
         return _within(position + width, limit)
@@ -333,10 +394,33 @@ def _skip_compound(buffer: memoryview, position: int, limit: int, constructor: i
                 position = _skip(buffer, position, end, element, depth + 1)
     else:
         for _ in range(count):
-            position = _check_encoding(buffer, position, end, depth + 1)
+            position = _skip_element(buffer, position, end, depth + 1)
     if position != end:
         raise decode_error("a compound value's size does not match its elements")
     return end
+
+
+def element_end(buffer: memoryview, position: int, end: int) -> int:
+    """Where the value at `position` ends (its bytes checked, up to `end`)."""
+    return _skip_element(buffer, position, end, 0)
+
+
+def _skip_element(buffer: memoryview, position: int, end: int, depth: int) -> int:
+    """`check_encoding` for one element of a list or map, with the common scalars handled inline: most
+    of a message's values are, and this walk is most of the endpoint's cost per published event."""
+    if position >= end:
+        raise decode_error("truncated value")
+    constructor = buffer[position]
+    width = _FIXED_WIDTH.get(constructor)
+    if width is not None:
+        position += 1 + width
+    elif constructor in _VARIABLE_SMALL and position + 2 <= end:
+        position += 2 + buffer[position + 1]
+    else:
+        return check_encoding(buffer, position, end, depth)
+    if position > end:
+        raise decode_error("truncated value")
+    return position
 
 
 def _bytes(buffer: memoryview, position: int, length: int, limit: int) -> memoryview:

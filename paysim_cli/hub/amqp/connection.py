@@ -1,36 +1,27 @@
-"""One AMQP 1.0 connection: protocol headers, SASL, and the connection, session and link state machines.
+"""One AMQP 1.0 connection: the frame loop, and the connection, session and link state machines.
 
-Frames are read and handled in order by one loop per connection. Each link the endpoint sends on (a
-partition receiver, a `$cbs` or `$management` reply link) has a task of its own that waits for link
-credit and session window before each transfer, so a slow or stalled peer holds up only itself. A
-protocol violation closes this connection with an AMQP error; other connections never notice.
+Frames are read and handled in order by one loop per connection (`AmqpConnection.serve`); the SASL
+exchange is in `sasl.py`, sessions and links (their flow control and transfers) in `links.py`, the
+`$cbs` and `$management` nodes in `services.py`. A protocol violation closes this connection with an
+AMQP error; other connections never notice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from paysim_cli.hub.amqp.auth import (
-    SharedAccessKey,
-    check_token,
-    covers,
-    entity_path,
-    plain_credentials_valid,
-)
+from paysim_cli.hub.amqp import services
+from paysim_cli.hub.amqp.auth import Grants, SharedAccessKey
 from paysim_cli.hub.amqp.codec import (
     AMQP_FRAME,
-    AMQP_HEADER,
     EMPTY_FRAME,
     MIN_MAX_FRAME_SIZE,
-    SASL_FRAME,
-    SASL_HEADER,
     STRING,
     TYPE,
     VALUE,
@@ -43,145 +34,43 @@ from paysim_cli.hub.amqp.codec import (
     Disposition,
     End,
     Flow,
-    Message,
+    Hangup,
     Open,
-    Properties,
     ProtocolViolation,
     Rejected,
-    SaslInit,
-    SaslMechanisms,
-    SaslOutcome,
     Source,
     Target,
     Transfer,
     decode_message,
     decode_performative,
-    encode_event,
     encode_frame,
-    encode_message,
     parse_frame_header,
-    terminus,
     text,
 )
 from paysim_cli.hub.amqp.hub import (
     MAX_MESSAGE_BYTES,
     ConsumerNode,
     EventHub,
-    Node,
     PublishNode,
     ServiceNode,
 )
+from paysim_cli.hub.amqp.links import (
+    HANDLE_MAX,
+    PUBLISH_CREDIT,
+    RECEIVER,
+    SELECTOR_FILTER,
+    SESSION_WINDOW,
+    IncomingDelivery,
+    Link,
+    LinkState,
+    Session,
+)
+from paysim_cli.hub.amqp.sasl import negotiate
 from paysim_cli.hub.transport import HubError
 
 _LOGGER = logging.getLogger(__name__)
 MAX_FRAME_SIZE = 65_536
 CHANNEL_MAX = 255
-HANDLE_MAX = 255
-SESSION_WINDOW = 5_000
-PUBLISH_CREDIT = 1_000
-# Events read from the log per round trip for one receiver (never more than its credit).
-READ_BATCH = 500
-SASL_MECHANISMS = (b"MSSBCBS", b"PLAIN", b"ANONYMOUS")
-SELECTOR_FILTER = b"apache.org:selector-filter:string"
-EPOCH_PROPERTY = b"com.microsoft:epoch"
-SENDER, RECEIVER = False, True  # the AMQP role booleans
-
-
-class _Hangup(Exception):
-    """Close the socket without a close frame (before open, or after the peer's close)."""
-
-
-class LinkState(enum.Enum):
-    ATTACHED = "attached"
-    DETACH_SENT = "detach sent"
-
-
-@dataclass(eq=False)
-class _IncomingDelivery:
-    delivery_id: int
-    settled: bool
-    message_format: int
-    chunks: list[bytes] = field(default_factory=list)
-    size: int = 0
-
-
-class Link:
-    """One link endpoint of this container: it receives (the peer sends to the hub, `$cbs`,
-    `$management`) or it sends (events of a partition, replies)."""
-
-    def __init__(self, session: Session, attach: Any, handle: int) -> None:
-        self.session = session
-        self.name = text(attach.name)
-        self.handle = handle
-        self.sending = attach.role == RECEIVER
-        self.state = LinkState.ATTACHED
-        self.node: Node | None = None
-        self.consumer: ConsumerNode | None = None
-        source, target = terminus(Source, attach.source), terminus(Target, attach.target)
-        self.source_address = "" if source is None or source.address is None else text(source.address)
-        self.target_address = "" if target is None or target.address is None else text(target.address)
-        filters = None if source is None else source.filters
-        selector = filters.get(SELECTOR_FILTER) if isinstance(filters, dict) else None
-        self.selector = None if selector is None else text(selector)
-        properties = attach.properties or {}
-        level = properties.get(EPOCH_PROPERTY)
-        self._owner_level = int(level) if isinstance(level, int) and not isinstance(level, bool) else None
-        # Link flow control: what the peer let us send, or what we let it send.
-        self.delivery_count = 0 if self.sending else int(attach.initial_delivery_count or 0)
-        self.credit = 0
-        self.drain = False
-        self.credit_changed = asyncio.Event()
-        self.incoming: _IncomingDelivery | None = None
-        self.replies: asyncio.Queue[bytes] = asyncio.Queue()
-        self.task: asyncio.Task[None] | None = None
-
-    @property
-    def owner_level(self) -> int | None:
-        return self._owner_level
-
-    def disconnect(self, failure: AmqpError) -> None:
-        self.session.connection.detach_link(self, failure)
-
-    def grant(self, credit: int) -> None:
-        self.credit = credit
-        self.credit_changed.set()
-
-
-class Session:
-    """A session: its channels, transfer ids, windows and the links attached to it."""
-
-    def __init__(self, connection: AmqpConnection, channel: int, begin: Any) -> None:
-        self.connection = connection
-        self.channel = channel
-        self.links: dict[int, Link] = {}
-        self.next_outgoing_id = 0
-        self.next_delivery_id = 0
-        self.next_incoming_id: int = begin.next_outgoing_id
-        self.incoming_window = SESSION_WINDOW
-        self.remote_incoming_window: int = begin.incoming_window
-        self.window_open = asyncio.Event()
-        self.window_open.set()
-
-    def free_handle(self) -> int:
-        used = {link.handle for link in self.links.values()}
-        handle = next((handle for handle in range(HANDLE_MAX + 1) if handle not in used), None)
-        if handle is None:
-            raise ProtocolViolation(b"amqp:resource-limit-exceeded", f"more than {HANDLE_MAX + 1} links")
-        return handle
-
-    def flow(self, link: Link | None = None) -> Any:
-        """The session's flow state, and the link's when given."""
-        return Flow(
-            next_incoming_id=self.next_incoming_id,
-            incoming_window=self.incoming_window,
-            next_outgoing_id=self.next_outgoing_id,
-            outgoing_window=SESSION_WINDOW,
-            handle=None if link is None else link.handle,
-            delivery_count=None if link is None else link.delivery_count,
-            link_credit=None if link is None else link.credit,
-            drain=None if link is None else link.drain,
-            echo=False,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,10 +99,10 @@ class AmqpConnection:
         self._sessions: dict[int, Session] = {}
         # Channels the peer ended: the SDK detaches its links after sending end, and those frames are dropped.
         self._ended: set[int] = set()
-        self._remote_max_frame_size = MAX_FRAME_SIZE
+        self.remote_max_frame_size = MAX_FRAME_SIZE
         self._remote_idle_timeout: float | None = None
         self._last_sent = time.monotonic()
-        self._authorized: dict[str, float] = {}
+        self._grants = Grants(policy.sas_key)
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.peer = writer.get_extra_info("peername")
@@ -221,7 +110,8 @@ class AmqpConnection:
     async def serve(self) -> None:
         """Negotiate, then handle frames until close; every failure ends this connection only."""
         try:
-            await self._negotiate()
+            if await negotiate(self._read_header, self._read_frame, self.write, self._policy.sas_key):
+                self._grants.grant("", float("inf"))  # PLAIN with the policy's key: the whole namespace
             await self._open()
             while not self._closed:
                 channel, performative = await self._read_frame(AMQP_FRAME)
@@ -231,7 +121,7 @@ class AmqpConnection:
         except ProtocolViolation as violation:
             _LOGGER.info("closing connection %s: %s", self.peer, violation.description)
             self._close_with(violation)
-        except (_Hangup, asyncio.IncompleteReadError, ConnectionError):
+        except (Hangup, asyncio.IncompleteReadError, ConnectionError):
             pass
         except TimeoutError:
             idle = self._policy.idle_timeout_seconds * 1000
@@ -249,7 +139,7 @@ class AmqpConnection:
             await self._shut()
 
     def _close_with(self, failure: AmqpError) -> None:
-        self._send(0, Close(error=failure.info()))
+        self.send(0, Close(error=failure.info()))
 
     async def _shut(self) -> None:
         self._closed = True
@@ -263,15 +153,21 @@ class AmqpConnection:
             async with asyncio.timeout(2):
                 await self._writer.wait_closed()
 
-    # -- bytes and frames --------------------------------------------------------------------------
+    # -- bytes and frames (the ConnectionSide links use) ---------------------------------------------
 
-    def _write(self, data: bytes) -> None:
-        if not self._writer.is_closing():
+    def write(self, data: bytes) -> None:
+        if data and not self._writer.is_closing():
             self._writer.write(data)
             self._last_sent = time.monotonic()
 
-    def _send(self, channel: int, performative: Any) -> None:
-        self._write(encode_frame(channel, performative))
+    def send(self, channel: int, performative: Any) -> None:
+        self.write(encode_frame(channel, performative))
+
+    async def drain(self) -> None:
+        await self._writer.drain()
+
+    async def _read_header(self) -> bytes:
+        return await self._reader.readexactly(8)
 
     async def _read_frame(self, frame_type: int) -> tuple[int, Any]:
         """The next frame's channel and performative (None for an empty frame), within the idle time-out."""
@@ -283,42 +179,11 @@ class AmqpConnection:
         body_view = memoryview(body)[header.body_offset :]
         return header.channel, decode_performative(body_view) if body_view else None
 
-    async def _negotiate(self) -> None:
-        """Protocol headers and SASL. A header we do not speak is answered with ours, then the socket
-        closes."""
-        header = await self._reader.readexactly(8)
-        if header == SASL_HEADER:
-            self._write(SASL_HEADER + encode_frame(0, SaslMechanisms(list(SASL_MECHANISMS)), SASL_FRAME))
-            _, init = await self._read_frame(SASL_FRAME)
-            if not isinstance(init, SaslInit):
-                raise _Hangup
-            mechanism = bytes(init.mechanism or b"")
-            accepted = mechanism in SASL_MECHANISMS and (
-                mechanism != b"PLAIN"
-                or plain_credentials_valid(bytes(init.initial_response or b""), self._key)
-            )
-            self._write(
-                encode_frame(0, SaslOutcome(code=0 if accepted else 1, additional_data=None), SASL_FRAME)
-            )
-            if not accepted:
-                raise _Hangup
-            if mechanism == b"PLAIN":
-                self._authorized[""] = float("inf")  # the policy's key: the whole namespace
-            header = await self._reader.readexactly(8)
-        if header != AMQP_HEADER:
-            self._write(SASL_HEADER)
-            raise _Hangup
-        self._write(AMQP_HEADER)
-
-    @property
-    def _key(self) -> SharedAccessKey | None:
-        return self._policy.sas_key
-
     async def _open(self) -> None:
         """Answer the peer's open with ours, then check it: a refused open is still answered (the spec's
         order), so the close that follows can carry the error."""
         _, opened = await self._read_frame(AMQP_FRAME)
-        self._send(
+        self.send(
             0,
             Open(
                 container_id="paysim",
@@ -337,12 +202,12 @@ class AmqpConnection:
             raise ProtocolViolation(b"amqp:not-allowed", "the first frame must be open")
         if (opened.max_frame_size or MAX_FRAME_SIZE) < MIN_MAX_FRAME_SIZE:
             raise ProtocolViolation(b"amqp:invalid-field", "max-frame-size is below the 512-byte minimum")
-        self._remote_max_frame_size = min(opened.max_frame_size or MAX_FRAME_SIZE, 1 << 30)
+        self.remote_max_frame_size = min(opened.max_frame_size or MAX_FRAME_SIZE, 1 << 30)
         if opened.idle_timeout:
             self._remote_idle_timeout = opened.idle_timeout / 1000
             self._spawn(self._heartbeat())
 
-    def _spawn(self, work: Any) -> asyncio.Task[None]:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -354,14 +219,14 @@ class AmqpConnection:
         while not self._closed:
             await asyncio.sleep(max(0.0, self._last_sent + interval - time.monotonic()))
             if time.monotonic() - self._last_sent >= interval:
-                self._write(EMPTY_FRAME)
+                self.write(EMPTY_FRAME)
 
     # -- connection and session frames -----------------------------------------------------------
 
     async def _handle(self, channel: int, performative: Any) -> None:
         if isinstance(performative, Close):
-            self._send(0, Close(error=None))
-            raise _Hangup
+            self.send(0, Close(error=None))
+            raise Hangup
         if isinstance(performative, Begin):
             self._begin(channel, performative)
             return
@@ -392,7 +257,7 @@ class AmqpConnection:
         used = {session.channel for session in self._sessions.values()}
         local = next(number for number in range(CHANNEL_MAX + 1) if number not in used)
         session = self._sessions[channel] = Session(self, local, begin)
-        self._send(
+        self.send(
             local,
             Begin(
                 remote_channel=channel,
@@ -411,27 +276,18 @@ class AmqpConnection:
             self._release(link)
         del self._sessions[channel]
         self._ended.add(channel)
-        self._send(session.channel, End(error=None))
+        self.send(session.channel, End(error=None))
 
     def _flow(self, session: Session, flow: Any) -> None:
-        session.next_incoming_id = flow.next_outgoing_id
-        remote_next_incoming = 0 if flow.next_incoming_id is None else flow.next_incoming_id
-        session.remote_incoming_window = (
-            remote_next_incoming + flow.incoming_window - session.next_outgoing_id
-        )
-        if session.remote_incoming_window > 0:
-            session.window_open.set()
+        session.update_window(flow)
         if flow.handle is None:
             if flow.echo:
-                self._send(session.channel, session.flow())
+                self.send(session.channel, session.flow())
             return
         link = self._link(session, flow.handle)
-        if link.sending and flow.link_credit is not None:
-            # The peer counts deliveries from the count it last heard of: credit is relative to that.
-            link.drain = bool(flow.drain)
-            link.grant((flow.delivery_count or 0) + flow.link_credit - link.delivery_count)
+        link.update_credit(flow)
         if flow.echo:
-            self._send(session.channel, session.flow(link))
+            self.send(session.channel, session.flow(link))
 
     def _link(self, session: Session, remote_handle: int | None) -> Link:
         link = session.links.get(-1 if remote_handle is None else remote_handle)
@@ -450,17 +306,19 @@ class AmqpConnection:
         try:
             sequence_number = await self._resolve(link, address, link.selector)
         except AmqpError as refusal:
-            self._send(session.channel, self._attach_reply(link, attach, None))
+            self.send(session.channel, self._attach_reply(link, attach, None))
             self.detach_link(link, refusal)
             return
-        self._send(session.channel, self._attach_reply(link, attach, link.selector))
+        self.send(session.channel, self._attach_reply(link, attach, link.selector))
         if link.consumer is not None:
-            link.task = self._spawn(self._sending(link, self._stream(link, link.consumer, sequence_number)))
+            link.task = self._spawn(
+                self._sending(link, link.stream_partition(self._hub, link.consumer, sequence_number))
+            )
         elif link.sending:
-            link.task = self._spawn(self._sending(link, self._reply(link)))
+            link.task = self._spawn(self._sending(link, link.send_replies()))
         else:
             link.grant(PUBLISH_CREDIT)
-            self._send(session.channel, session.flow(link))
+            self.send(session.channel, session.flow(link))
 
     async def _resolve(self, link: Link, address: str, selector: str | None) -> int:
         """Bind the link to the entity it names; for a partition receiver, where it starts reading."""
@@ -480,10 +338,7 @@ class AmqpConnection:
         return sequence_number
 
     def _authorize(self, address: str, claim: str) -> None:
-        if self._key is None:
-            return
-        path, now = entity_path(address), time.time()
-        if not any(covers(audience, path) and expiry > now for audience, expiry in self._authorized.items()):
+        if not self._grants.allows(address):
             raise AmqpError(
                 b"amqp:unauthorized-access",
                 f"Unauthorized access. '{claim}' claim(s) are required to perform this operation.",
@@ -491,7 +346,8 @@ class AmqpConnection:
 
     def _attach_reply(self, link: Link, attach: Any, selector: Any) -> Any:
         """The attach answering the peer's: the same termini (the selector re-encoded as the string it
-        is), settled deliveries from this side, the 1 MiB message size limit."""
+        is), settled deliveries from this side, the 1 MiB message size limit, and runtime metrics offered
+        back to a receiver that desired them."""
         filters = (
             None
             if selector is None
@@ -509,7 +365,7 @@ class AmqpConnection:
             incomplete_unsettled=False,
             initial_delivery_count=link.delivery_count if link.sending else None,
             max_message_size=MAX_MESSAGE_BYTES,
-            offered_capabilities=None,
+            offered_capabilities=link.offered_capabilities if link.consumer is not None else None,
             desired_capabilities=None,
             properties=None,
         )
@@ -520,10 +376,7 @@ class AmqpConnection:
             return
         link.state = LinkState.DETACH_SENT
         self._release(link)
-        self._send(
-            link.session.channel,
-            Detach(handle=link.handle, closed=True, error=failure.info()),
-        )
+        self.send(link.session.channel, Detach(handle=link.handle, closed=True, error=failure.info()))
 
     def _detached(self, session: Session, detach: Any) -> None:
         link = self._link(session, detach.handle)
@@ -531,7 +384,7 @@ class AmqpConnection:
         self._release(link)
         if link.state is not LinkState.DETACH_SENT:
             link.state = LinkState.DETACH_SENT
-            self._send(session.channel, Detach(handle=link.handle, closed=detach.closed, error=None))
+            self.send(session.channel, Detach(handle=link.handle, closed=detach.closed, error=None))
 
     def _release(self, link: Link) -> None:
         if link.consumer is not None:
@@ -539,43 +392,29 @@ class AmqpConnection:
         if link.task is not None and link.task is not asyncio.current_task():
             link.task.cancel()
 
+    async def _sending(self, link: Link, work: Coroutine[Any, Any, None]) -> None:
+        """A sending link's task: a log failure detaches that link; a lost socket ends the connection."""
+        try:
+            await work
+        except HubError as failure:
+            self.detach_link(link, AmqpError(b"amqp:internal-error", failure.message))
+        except ConnectionError:
+            pass
+
     # -- deliveries the peer sends ---------------------------------------------------------------------
 
     async def _transfer(self, session: Session, transfer: Any) -> None:
-        session.next_incoming_id += 1
-        session.incoming_window -= 1
-        if session.incoming_window <= SESSION_WINDOW // 2:
-            session.incoming_window = SESSION_WINDOW
-            self._send(session.channel, session.flow())
+        if session.count_incoming_transfer():
+            self.send(session.channel, session.flow())
         link = self._link(session, transfer.handle)
-        if link.sending:
-            raise ProtocolViolation(b"amqp:not-allowed", f"transfer on link {link.name}, which receives")
-        if link.state is LinkState.DETACH_SENT:
+        if link.state is LinkState.DETACH_SENT and not link.sending:
             return  # in flight when we detached: dropped
-        delivery = link.incoming
+        delivery = link.take_transfer(transfer)
         if delivery is None:
-            if transfer.delivery_id is None:
-                raise ProtocolViolation(
-                    b"amqp:invalid-field", "the first transfer of a delivery needs its id"
-                )
-            delivery = _IncomingDelivery(
-                transfer.delivery_id, bool(transfer.settled), transfer.message_format or 0
-            )
-            link.delivery_count += 1
-            link.credit -= 1
-        if transfer.aborted:
-            link.incoming = None
             return
-        delivery.size += len(transfer.payload)
-        if delivery.size <= MAX_MESSAGE_BYTES:  # past the limit the delivery is rejected: stop keeping it
-            delivery.chunks.append(transfer.payload)
-        if transfer.more:
-            link.incoming = delivery
-            return
-        link.incoming = None
         outcome = await self._outcome(link, delivery)
         if not delivery.settled:
-            self._send(
+            self.send(
                 session.channel,
                 Disposition(
                     role=RECEIVER,
@@ -586,11 +425,10 @@ class AmqpConnection:
                     batchable=None,
                 ),
             )
-        if link.credit <= PUBLISH_CREDIT // 2 and link.state is LinkState.ATTACHED:
-            link.grant(PUBLISH_CREDIT)
-            self._send(session.channel, session.flow(link))
+        if link.renew_publish_credit():
+            self.send(session.channel, session.flow(link))
 
-    async def _outcome(self, link: Link, delivery: _IncomingDelivery) -> Any:
+    async def _outcome(self, link: Link, delivery: IncomingDelivery) -> Any:
         if delivery.size > MAX_MESSAGE_BYTES:
             return Rejected(
                 error=AmqpError(
@@ -603,43 +441,17 @@ class AmqpConnection:
         try:
             if isinstance(link.node, PublishNode):
                 await self._hub.publish(link.node, payload, delivery.message_format)
-            else:
-                await self._request(link, decode_message(payload))
+            elif isinstance(link.node, ServiceNode):
+                await self._request(link, link.node, decode_message(payload))
         except AmqpError as refusal:
             return Rejected(error=refusal.info())
         return Accepted()
 
-    async def _request(self, link: Link, request: Any) -> None:
+    async def _request(self, link: Link, node: ServiceNode, request: Any) -> None:
         """A `$cbs` put-token or a `$management` read; the reply goes to the node's reply link."""
-        properties = {text(name): value for name, value in (request.application_properties or {}).items()}
         reply_link = self._reply_link(link, request)
-        if link.node is ServiceNode.CBS:
-            audience = text(properties.get("name", ""))
-            verdict = check_token(
-                text(request.value or ""), text(properties.get("type", "")), audience, self._key
-            )
-            if verdict.accepted:
-                self._authorized[entity_path(audience)] = verdict.expires_at
-            status, description, body = verdict.status, verdict.description, None
-            fields = {"status-code": status, "status-description": description}
-        else:
-            try:
-                self._authorize(self._hub.name, "Listen")
-            except AmqpError as refusal:
-                status, description, body = 401, refusal.description, None
-            else:
-                status, description, body = await self._hub.management(properties)
-            fields = {"status-code": status, "status-description": description}
-        message_id = request.properties.message_id if request.properties is not None else None
-        reply_link.replies.put_nowait(
-            encode_message(
-                Message(
-                    properties=Properties(correlation_id=message_id),
-                    application_properties=fields,
-                    value=body,
-                )
-            )
-        )
+        reply = await services.answer(node, request, self._hub, self._policy.sas_key, self._grants)
+        reply_link.replies.put_nowait(reply)
 
     def _reply_link(self, link: Link, request: Any) -> Link:
         reply_to = request.properties.reply_to if request.properties is not None else None
@@ -653,76 +465,3 @@ class AmqpConnection:
         if not candidates:
             raise AmqpError(b"amqp:precondition-failed", f"attach a link to receive replies from {link.node}")
         return candidates[0]
-
-    # -- deliveries the endpoint sends ---------------------------------------------------------------
-
-    async def _sending(self, link: Link, work: Coroutine[Any, Any, None]) -> None:
-        """A sending link's task: a log failure detaches that link; a lost socket ends the connection."""
-        try:
-            await work
-        except HubError as failure:
-            self.detach_link(link, AmqpError(b"amqp:internal-error", failure.message))
-        except ConnectionError:
-            pass
-
-    async def _reply(self, link: Link) -> None:
-        while True:
-            await self._send_delivery(link, await link.replies.get())
-
-    async def _stream(self, link: Link, node: ConsumerNode, sequence_number: int) -> None:
-        """A partition's events to a receiver, from `sequence_number` on, as its credit allows."""
-        while True:
-            if link.credit <= 0:
-                link.credit_changed.clear()
-                await link.credit_changed.wait()
-                continue
-            events = await self._hub.read(node.partition_id, sequence_number, min(link.credit, READ_BATCH))
-            if not events:
-                if link.drain:  # nothing to send: use up the credit, as drain asks
-                    link.delivery_count += link.credit
-                    link.credit, link.drain = 0, False
-                    self._send(link.session.channel, link.session.flow(link))
-                await self._hub.wait_for_events(node.partition_id)
-                continue
-            for event in events:
-                await self._send_delivery(link, encode_event(event))
-            sequence_number = events[-1].sequence_number + 1
-            await self._writer.drain()
-
-    async def _send_delivery(self, link: Link, payload: bytes) -> None:
-        """One settled delivery, in as many transfer frames as the peer's max-frame-size needs."""
-        while link.credit <= 0:
-            link.credit_changed.clear()
-            await link.credit_changed.wait()
-        session = link.session
-        delivery_id = session.next_delivery_id
-        session.next_delivery_id += 1
-        first = Transfer(
-            handle=link.handle,
-            delivery_id=delivery_id,
-            delivery_tag=delivery_id.to_bytes(4, "big"),
-            message_format=0,
-            settled=True,
-            more=False,
-            payload=b"",
-        )
-        room = self._remote_max_frame_size - len(encode_frame(session.channel, first))
-        position = 0
-        while True:
-            while session.remote_incoming_window <= 0:
-                session.window_open.clear()
-                await session.window_open.wait()
-            piece = payload[position : position + room]
-            position += len(piece)
-            more = position < len(payload)
-            if position == len(piece):
-                frame = first._replace(more=more, payload=piece)
-            else:
-                frame = Transfer(handle=link.handle, settled=True, more=more, payload=piece)
-            self._send(session.channel, frame)
-            session.next_outgoing_id += 1
-            session.remote_incoming_window -= 1
-            if not more:
-                break
-        link.delivery_count += 1
-        link.credit -= 1

@@ -27,14 +27,20 @@ from paysim_cli.hub.amqp.codec import (
     TYPE,
     VALUE,
     AmqpError,
-    decode_events,
     string_array,
     text,
     timestamp_ms,
 )
+from paysim_cli.hub.amqp.messages import NO_TIME_MS, decode_events
 from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.hub.routing import partition_index_for_key
-from paysim_cli.hub.transport import MAX_EVENT_BYTES, HubError, ReceivedEvent, TransientHubError
+from paysim_cli.hub.transport import (
+    MAX_EVENT_BYTES,
+    HubError,
+    PartitionInfo,
+    ReceivedEvent,
+    TransientHubError,
+)
 
 T = TypeVar("T")
 MAX_MESSAGE_BYTES = MAX_EVENT_BYTES
@@ -42,8 +48,6 @@ MAX_MESSAGE_BYTES = MAX_EVENT_BYTES
 MAX_READERS_PER_PARTITION = 5
 # How often a caught-up receiver looks for events appended by other processes.
 POLL_INTERVAL_SECONDS = 0.05
-# What brokers send for "no time": 0001-01-01T00:00:00Z, in milliseconds since the epoch.
-NO_TIME_MS = -62_135_596_800_000
 _SELECTOR = re.compile(
     r"^\s*amqp\.annotation\.(x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time)\s*(>=|>)\s*"
     r"'?([^']*)'?\s*$",
@@ -243,6 +247,17 @@ class EventHub:
 
     async def read(self, partition_id: str, sequence_number: int, max_events: int) -> list[ReceivedEvent]:
         return await self._reader.run(lambda log: log.read(partition_id, sequence_number, max_events))
+
+    async def read_with_info(
+        self, partition_id: str, sequence_number: int, max_events: int
+    ) -> tuple[list[ReceivedEvent], PartitionInfo]:
+        """Events as `read`, and the partition's properties as of the same moment (runtime metrics)."""
+        return await self._reader.run(
+            lambda log: (
+                log.read(partition_id, sequence_number, max_events),
+                log.partition_info(partition_id),
+            )
+        )
 
     async def start_sequence_number(self, partition_id: str, selector: str | None) -> int:
         """The first sequence number a receiver with this selector filter gets: offsets (`-1` the start,

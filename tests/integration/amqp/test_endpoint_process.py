@@ -1,20 +1,24 @@
-"""The endpoint as the local stack runs it: `python -m paysim_cli.hub.amqp`, detached, probed, stopped;
+"""The endpoint as the local stack runs it (local/amqp.py): `python -m paysim_cli.hub.amqp`, detached, with
+the stack's key or without, probed, stopped;
 and the same entry point in the foreground until SIGTERM."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import threading
 from pathlib import Path
 
+import psutil
 import pytest
 
 from paysim_cli.errors import PaysimError
 from paysim_cli.hub.amqp.__main__ import SAS_KEY_VARIABLE, main, parse_config
-from paysim_cli.hub.amqp.process import EndpointProcess, emulator_connection_string, probe
+from paysim_cli.local.amqp import EndpointProcess, probe
 from paysim_cli.local.processes import free_port, port_accepts, wait_until
+from paysim_cli.local.state import eventhub_connection_string
 
 
 def test_started_detached_probed_and_stopped(event_log: Path, tmp_path: Path) -> None:
@@ -23,14 +27,45 @@ def test_started_detached_probed_and_stopped(event_log: Path, tmp_path: Path) ->
     try:
         assert EndpointProcess.running(state)
         assert probe(state.port) is None
-        assert emulator_connection_string(state.port, "payments").endswith(
-            "UseDevelopmentEmulator=true;EntityPath=payments"
+        assert eventhub_connection_string(state.port, "payments", None).endswith(
+            "SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;EntityPath=payments"
         )
     finally:
         EndpointProcess.stop(state)
     assert not EndpointProcess.running(state)
     assert probe(state.port, timeout=0.5) is not None
     assert "serving payments" in endpoint.log_file.read_text()
+
+
+def test_started_with_a_key_it_refuses_any_other_sync_and_async(event_log: Path, tmp_path: Path) -> None:
+    from azure.eventhub import EventHubProducerClient
+    from azure.eventhub.aio import EventHubProducerClient as AsyncProducerClient
+    from azure.eventhub.exceptions import AuthenticationError
+
+    endpoint = EndpointProcess(tmp_path / "amqp", event_log)
+    state = endpoint.start(free_port(), "payments", sas_key="c3RhY2sta2V5")
+    try:
+        assert SAS_KEY_VARIABLE not in " ".join(psutil.Process(state.pid).cmdline())
+        right = eventhub_connection_string(state.port, "payments", "c3RhY2sta2V5")
+        with EventHubProducerClient.from_connection_string(right, retry_total=0) as client:
+            assert client.get_partition_ids() == ["0", "1", "2", "3"]
+        for wrong in ("d3Jvbmc=", None):  # another key; the emulator's placeholder
+            connection_string = eventhub_connection_string(state.port, "payments", wrong)
+            with (
+                EventHubProducerClient.from_connection_string(connection_string, retry_total=0) as client,
+                pytest.raises(AuthenticationError, match="401"),
+            ):
+                client.get_partition_ids()
+
+        async def refused_async() -> None:
+            wrong = eventhub_connection_string(state.port, "payments", "d3Jvbmc=")
+            async with AsyncProducerClient.from_connection_string(wrong, retry_total=0) as client:
+                await client.get_partition_ids()
+
+        with pytest.raises(AuthenticationError, match="401"):
+            asyncio.run(refused_async())
+    finally:
+        EndpointProcess.stop(state)
 
 
 def test_a_failed_start_says_why(tmp_path: Path) -> None:

@@ -76,6 +76,8 @@ OFFLINE = [
     failure("demo off the local stack", "--env dev demo", C, "demo_needs_local"),
     failure("verify an unknown run", "verify nope", C, "run_not_found"),
     failure("runs show an unknown run", "runs show nope", C, "run_not_found"),
+    failure("runs report an unknown run", "runs report nope", C, "run_not_found"),
+    failure("simulate --report without a hub", "simulate --count 10 --report r.html", A, "hub_not_found"),
     failure("archive check without a stack", "archive check", A, "database_not_configured"),
     failure("archive repair without a stack", "archive repair", A, "database_not_configured"),
     failure("dlq list without a stack", "dlq list", A, "database_not_configured"),

@@ -27,11 +27,11 @@ from paysim_cli import migrations
 from paysim_cli.health import CheckName, CheckStatus, HealthRequest, run_checks
 from paysim_cli.health.backlog import FUNCTIONS_CHECKPOINT_CONTAINER
 from paysim_cli.hub.amqp.connection import ConnectionPolicy
-from paysim_cli.hub.amqp.process import emulator_connection_string
 from paysim_cli.hub.amqp.server import AmqpServer, EndpointConfig
 from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.hub.targets import HubTarget, open_publisher
 from paysim_cli.hub.transport import OutgoingEvent
+from paysim_cli.local.state import eventhub_connection_string
 from paysim_cli.settings import Settings
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
@@ -250,7 +250,7 @@ def eventhub_settings(
     thread.start()
     azure = settings.override(
         env="dev",
-        eventhub_connection_string=emulator_connection_string(port, settings.eventhub_name),
+        eventhub_connection_string=eventhub_connection_string(port, settings.eventhub_name, None),
         database_url=database_url,
         blob_connection_string=blob_connection_string,
         consumer_group="function",

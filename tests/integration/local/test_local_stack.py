@@ -18,7 +18,13 @@ import pytest
 
 from paysim_cli.errors import ExitCode
 from paysim_cli.local.postgres import PG_HBA, SERVICE_USER, EmbeddedPostgres, accepts_without_password
-from paysim_cli.local.state import load_state, local_stack_settings, postgres_password
+from paysim_cli.local.state import (
+    amqp_sas_key,
+    eventhub_connection_string,
+    load_state,
+    local_stack_settings,
+    postgres_password,
+)
 
 
 @pytest.fixture
@@ -64,22 +70,29 @@ def test_up_twice_status_down_up(stack, state_dir: Path) -> None:
     with psycopg.connect(local_stack_settings(state_dir)["database_url"]) as conn:
         assert conn.execute("SELECT current_database()").fetchone() == ("paysim",)
 
-    # The Event Hubs half of paysim reaches the endpoint through the SDK with an emulator connection string.
+    # The Event Hubs half of paysim reaches the endpoint through the SDK with the stack's connection
+    # string, signed with the stack's own key (masked where shown); the emulator's placeholder key is refused.
+    key = amqp_sas_key(state_dir)
+    assert key
+    assert key not in shown.stdout
     port = load_state(state_dir).amqp.port
-    connection_string = (
-        f"Endpoint=sb://localhost:{port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;"
-        "UseDevelopmentEmulator=true;EntityPath=payments"
+    assert local_stack_settings(state_dir)["eventhub_connection_string"] == eventhub_connection_string(
+        port, "payments", key
     )
-    hub = stack(
-        "hub",
-        "info",
-        "--target",
-        "eventhub",
-        "--json",
-        env={"PAYSIM_EVENTHUB_CONNECTION_STRING": connection_string},
-    )
+    hub = stack("hub", "info", "--transport", "eventhub", "--json")
     assert hub.exit_code == 0, hub.output
     assert [p["partition_id"] for p in orjson.loads(hub.stdout)["data"]["partitions"]] == ["0", "1", "2", "3"]
+    placeholder = eventhub_connection_string(port, "payments", None)
+    refused = stack(
+        "hub",
+        "info",
+        "--transport",
+        "eventhub",
+        "--json",
+        env={"PAYSIM_EVENTHUB_CONNECTION_STRING": placeholder},
+    )
+    assert refused.exit_code == ExitCode.AUTH, refused.output
+    assert orjson.loads(refused.stdout)["error"]["code"] == "eventhub_unauthorized"
     assert rows["eventhub_connection_string"]["source"] == "local stack"
 
     down = components(stack("local", "down", "--json"))

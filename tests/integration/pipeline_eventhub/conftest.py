@@ -12,9 +12,9 @@ import pytest
 
 from paysim_cli import migrations
 from paysim_cli.hub.amqp.connection import ConnectionPolicy
-from paysim_cli.hub.amqp.process import emulator_connection_string
 from paysim_cli.hub.amqp.server import AmqpServer, EndpointConfig
 from paysim_cli.hub.local_log import LocalEventLog
+from paysim_cli.local import state as local_state
 from paysim_cli.settings import Settings
 
 
@@ -34,7 +34,7 @@ def eventhub_connection_string(settings: Settings) -> Iterator[str]:
     port = loop.run_until_complete(server.start())
     thread = threading.Thread(target=loop.run_forever, name="amqp-endpoint", daemon=True)
     thread.start()
-    yield emulator_connection_string(port, settings.eventhub_name)
+    yield local_state.eventhub_connection_string(port, settings.eventhub_name, None)
     asyncio.run_coroutine_threadsafe(server.close(), loop).result(timeout=10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout=10)

@@ -11,11 +11,13 @@ import orjson
 import pytest
 
 from paysim_cli.errors import PaysimError
+from paysim_cli.hub.lag import EventHubLag
 from paysim_cli.hub.targets import HubTarget, open_publisher
 from paysim_cli.hub.transport import OutgoingEvent
 from paysim_cli.pipeline.consumer import ConsumerPlan, ConsumerStats
 from paysim_cli.pipeline.eventhub_source import (
-    EventHubLag,
+    CHECKPOINT_CONTAINER,
+    assigned_partitions,
     checkpoint_store,
     prepare_checkpoint_store,
     run_eventhub_consumer,
@@ -75,7 +77,7 @@ def test_a_failing_batch_is_redelivered_then_checkpointed_with_the_hosts_metadat
     backoffs: list[float] = []
     reports: list[ConsumerStats] = []
     deadline = time.monotonic() + 30
-    lag = EventHubLag(hub, GROUP)
+    lag = EventHubLag(hub, GROUP, CHECKPOINT_CONTAINER)
     try:
 
         def done() -> bool:
@@ -118,3 +120,11 @@ def test_without_blob_storage_there_is_no_checkpoint_store(settings: Settings) -
         with pytest.raises(PaysimError) as raised:
             make(settings)
         assert raised.value.code == "blob_not_configured"
+
+
+def test_each_worker_is_assigned_every_nth_partition() -> None:
+    partitions = [str(number) for number in range(8)]
+    shares = [assigned_partitions(partitions, worker, 3) for worker in range(3)]
+    assert shares == [["0", "3", "6"], ["1", "4", "7"], ["2", "5"]]
+    assert assigned_partitions(partitions, 0, 1) == partitions
+    assert assigned_partitions(["0", "1"], 2, 3) == []  # more workers than partitions: one idles

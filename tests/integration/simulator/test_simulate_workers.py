@@ -13,8 +13,8 @@ import orjson
 import psutil
 
 from paysim_cli.hub.local_log import LocalEventLog
+from paysim_cli.runs.manifest import RunManifest
 from paysim_cli.settings import Settings
-from paysim_cli.simulator.manifest import RunManifest
 
 WAIT_SECONDS = 60.0
 

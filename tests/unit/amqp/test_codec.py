@@ -8,14 +8,10 @@ before the SDK decoder, and the mapping between AMQP messages and the log's even
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
-from azure.eventhub import EventData, EventDataBatch
 from azure.eventhub._pyamqp import _decode, _encode, endpoints, error, message, outcomes, performatives
 
 from paysim_cli.hub.amqp import codec
-from paysim_cli.hub.transport import ReceivedEvent
 
 # Golden frames, as azure-eventhub 5.15 encodes them: an open with all ten fields (nulls included) and a
 # settled single-frame transfer on channel 3 carrying b"PAYLOAD".
@@ -87,44 +83,29 @@ def test_short_field_lists_from_other_clients_are_padded() -> None:
     assert codec.terminus(codec.Source, [b"payments"]).address == b"payments"
 
 
-def test_the_sdks_batch_message_decodes_into_the_logs_events() -> None:
-    batch = EventDataBatch(partition_key="merchant-1")
-    for number in range(3):
-        event = EventData(f"body {number}")
-        event.properties = {
-            "n": number,
-            "label": "x",
-            "when": datetime(2025, 1, 1, tzinfo=UTC),
-            "raw": b"\xff",
-        }
-        batch.add(event)
-    payload = codec.encode_message(batch._message)
-    key, events = codec.decode_events(payload, codec.BATCH_FORMAT)
-    assert key == "merchant-1"
-    assert [event.body for event in events] == [b"body 0", b"body 1", b"body 2"]
-    assert events[1].partition_key == "merchant-1"
-    assert dict(events[1].properties) == {"n": 1, "label": "x", "when": 1735689600000, "raw": "ff"}
-
-
-def test_a_value_body_is_refused() -> None:
-    payload = codec.encode_message(codec.Message(value={"a": 1}))
-    with pytest.raises(codec.AmqpError, match="data sections") as refused:
-        codec.decode_events(payload, 0)
-    assert refused.value.condition == b"amqp:not-implemented"
-
-
-def test_events_encode_with_the_system_annotations() -> None:
-    moment = datetime(2025, 1, 31, 12, 0, 0, 123456, tzinfo=UTC)
-    event = ReceivedEvent(b"{}", "2", 3_000_000_000, 42, moment, "key", {"big": 2**40, "s": "v", "f": 1.5})
-    decoded = codec.decode_message(codec.encode_event(event))
-    assert decoded.data == [b"{}"]
-    assert decoded.message_annotations == {
-        b"x-opt-sequence-number": 3_000_000_000,
-        b"x-opt-offset": b"42",
-        b"x-opt-enqueued-time": 1738324800123,
-        b"x-opt-partition-key": b"key",
-    }
-    assert decoded.application_properties == {b"big": 2**40, b"s": b"v", b"f": 1.5}
+@pytest.mark.parametrize(
+    ("handle", "delivery_id", "more", "payload"),
+    [(1, 7, False, b"PAYLOAD"), (0, 0, True, b""), (300, 70_000, False, b"x" * 300), (255, None, True, b"y")],
+)
+def test_transfer_frames_are_built_as_the_sdk_encodes_them(
+    handle: int, delivery_id: int | None, more: bool, payload: bytes
+) -> None:
+    """The endpoint frames its deliveries directly; the bytes must be the SDK encoder's."""
+    if delivery_id is None:
+        expected = codec.Transfer(handle=handle, settled=True, more=more, payload=payload)
+    else:
+        expected = codec.Transfer(
+            handle=handle,
+            delivery_id=delivery_id,
+            delivery_tag=delivery_id.to_bytes(4, "big"),
+            message_format=0,
+            settled=True,
+            more=more,
+            payload=payload,
+        )
+    frame = codec.transfer_frame(5, handle, delivery_id, more, payload)
+    assert frame == codec.encode_frame(5, expected)
+    assert codec.transfer_overhead(handle, delivery_id) == len(frame) - len(payload)
 
 
 @pytest.mark.parametrize(
@@ -140,6 +121,10 @@ def test_events_encode_with_the_system_annotations() -> None:
         b"\x00\x53\x72\xd1\x00\x00\x00\x04\x00\x00\x00\x03",  # a map with an odd count
         b"\x00\x53\x75\xe0\x02\x01\x00",  # an array of described values
         b"\x00\x53\x75\xc0\x03\x00\x40\x40",  # a list whose size disagrees with its elements
+        b"\x00\x53\x73\x45\x00\x53\x73\x45\x00\x53\x75\xa0\x00",  # two properties sections
+        b"\x00\x53\x75\xa0\x00\x00\x53\x77\x40",  # a data section and a value section
+        b"\x00\x53\x70\xc0\x07\x06\x40\x40\x40\x40\x40\x40",  # a header with six fields
+        b"\x00\x53\x79\x45",  # no such section
     ],
 )
 def test_malformed_messages_are_decode_errors(payload: bytes) -> None:

@@ -31,6 +31,7 @@ from azure.eventhub.exceptions import (
 
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.hub import eventhubs
+from paysim_cli.hub.amqp import codec
 from paysim_cli.hub.eventhubs import (
     EventHubsConsumer,
     EventHubsPublisher,
@@ -54,16 +55,15 @@ from paysim_cli.settings import Settings
 
 
 class RecordedBatch(EventDataBatch):
-    """The SDK's batch, remembering what was added so the test can read it back."""
+    """The SDK's batch, its messages read back as the service would decode them."""
 
     def __init__(self, max_size_in_bytes: int, partition_id: str) -> None:
         super().__init__(max_size_in_bytes=max_size_in_bytes, partition_id=partition_id)
         self.partition_id = partition_id
-        self.added: list[EventData] = []
 
-    def add(self, event_data: Any) -> None:
-        super().add(event_data)
-        self.added.append(event_data)
+    @property
+    def added(self) -> list[Any]:
+        return [codec.decode_message(bytes(message)) for message in self._message.data]
 
 
 class ProducerClient:
@@ -77,6 +77,7 @@ class ProducerClient:
         self.failure = failure
         self.sent: list[RecordedBatch] = []
         self.closed = False
+        self._lock = threading.Lock()  # the publisher sends partitions from threads of its own
 
     def get_partition_ids(self) -> list[str]:
         return ["0", "1", "2", "3"]
@@ -85,9 +86,10 @@ class ProducerClient:
         return RecordedBatch(self.max_batch_bytes, partition_id)
 
     def send_batch(self, batch: RecordedBatch) -> None:
-        if self.failure is not None and len(self.sent) == self.fail_after:
-            raise self.failure
-        self.sent.append(batch)
+        with self._lock:
+            if self.failure is not None and len(self.sent) == self.fail_after:
+                raise self.failure
+            self.sent.append(batch)
 
     def close(self) -> None:
         self.closed = True
@@ -166,7 +168,10 @@ def test_events_fill_batches_per_partition_in_order() -> None:
     key_partition = str(partition_index_for_key("merchant-1", 4))
     assert by_partition == {"1", key_partition}
     in_partition_1 = [
-        data.body_as_str() for batch in client.sent if batch.partition_id == "1" for data in batch.added
+        message.data[0].decode()
+        for batch in client.sent
+        if batch.partition_id == "1"
+        for message in batch.added
     ]
     assert in_partition_1 == [f"event-{number:03d}" * 5 for number in range(12)]
     assert result.events == 13
@@ -174,8 +179,8 @@ def test_events_fill_batches_per_partition_in_order() -> None:
     assert dict(result.by_partition) == {"1": 12, key_partition: 1}
     assert all(batch.size_in_bytes <= 400 for batch in client.sent)
     (keyed,) = [data for batch in client.sent if batch.partition_id == key_partition for data in batch.added]
-    assert keyed.partition_key == "merchant-1"
-    assert keyed.properties == {"source": "test"}
+    assert keyed.message_annotations == {b"x-opt-partition-key": b"merchant-1"}
+    assert keyed.application_properties == {b"source": b"test"}
     assert publisher.max_batch_bytes == 400
 
 
@@ -206,7 +211,21 @@ def test_a_failed_send_says_how_much_was_delivered() -> None:
     assert raised.value.code == "eventhub_connection_lost"
     delivered = len(client.sent[0])
     assert 0 < delivered < 6
-    assert f"publishing 6 events ({delivered} delivered before the failure)" in raised.value.message
+    assert f"publishing 6 events ({delivered} delivered)" in raised.value.message
+
+
+def test_partitions_are_sent_at_once_and_a_failure_counts_every_partitions_deliveries() -> None:
+    client = ProducerClient(
+        max_batch_bytes=10_000, fail_after=2, failure=ConnectionLostError("link detached")
+    )
+    publisher = EventHubsPublisher(client)
+    events = [OutgoingEvent(f"{number}".encode(), partition_id=str(number % 4)) for number in range(40)]
+    with pytest.raises(TransientHubError) as raised:
+        publisher.publish(events)
+    delivered = sum(len(batch) for batch in client.sent)
+    assert delivered == 20  # two of the four partitions' batches went, each of 10 events
+    assert f"publishing 40 events ({delivered} delivered)" in raised.value.message
+    publisher.close()
 
 
 def test_close_closes_the_client() -> None:
@@ -329,24 +348,36 @@ def test_an_sdk_failure_to_start_receiving_surfaces_too() -> None:
     assert raised.value.code == "eventhub_error"
 
 
-def test_events_without_system_properties_or_with_a_value_body_are_refused() -> None:
-    value_body = EventData._from_message(
-        None,  # the SDK builds received events from the wire message; a prepared one will do
-        AmqpAnnotatedMessage(
-            value_body={"a": 1},
-            annotations={b"x-opt-sequence-number": 1, b"x-opt-offset": b"1", b"x-opt-enqueued-time": 1},
-        ),
-    )
-    client = ConsumerClient({"0": [[EventData(b"bare")]], "1": [[value_body]]})
-    consumer = EventHubsConsumer(client, EventPosition.parse("start"))
+def _prepared(message: AmqpAnnotatedMessage) -> EventData:
+    # The SDK builds received events from the wire message; a prepared one will do.
+    return EventData._from_message(None, message)
+
+
+def test_an_event_without_system_properties_is_refused() -> None:
+    consumer = EventHubsConsumer(ConsumerClient({"0": [[EventData(b"bare")]]}), EventPosition.parse("start"))
     try:
-        for partition_id, detail in (("0", "without its system properties"), ("1", "AMQP value body")):
-            with pytest.raises(HubError) as raised:
-                consumer.receive(partition_id, max_events=1, max_wait_seconds=5)
-            assert raised.value.code == "eventhub_invalid_event"
-            assert detail in raised.value.message
+        with pytest.raises(HubError) as raised:
+            consumer.receive("0", max_events=1, max_wait_seconds=5)
     finally:
         consumer.close()
+    assert raised.value.code == "eventhub_invalid_event"
+    assert "without its system properties" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("body", "section"), [({"value_body": {"a": 1}}, "value"), ({"sequence_body": [[1, 2]]}, "sequence")]
+)
+def test_a_value_or_sequence_body_arrives_as_its_encoded_section(body: dict[str, Any], section: str) -> None:
+    """So the pipeline fails that one event (it is no JSON), and keeps what came, instead of the batch."""
+    system = {b"x-opt-sequence-number": 1, b"x-opt-offset": b"1", b"x-opt-enqueued-time": 1}
+    event = _prepared(AmqpAnnotatedMessage(annotations=system, **body))
+    consumer = EventHubsConsumer(ConsumerClient({"0": [[event]]}), EventPosition.parse("start"))
+    try:
+        (received_event,) = consumer.receive("0", max_events=1, max_wait_seconds=5)
+    finally:
+        consumer.close()
+    decoded = codec.decode_message(received_event.body)
+    assert getattr(decoded, section) is not None
 
 
 def test_partition_properties_and_in_process_checkpoints() -> None:
@@ -446,10 +477,76 @@ def test_properties_beyond_32_bits_travel_as_amqp_longs() -> None:
     publisher = EventHubsPublisher(client)
     properties = {"intended_ms": 1_795_000_000_000, "small": 5, "flag": True, "run_id": "r1"}
     publisher.publish([OutgoingEvent(b"body", partition_id="0", properties=properties)])
-    [sent] = [data for batch in client.sent for data in batch.added]
-    assert sent.properties == {
-        "intended_ms": {"TYPE": "LONG", "VALUE": 1_795_000_000_000},
-        "small": 5,
-        "flag": True,
-        "run_id": "r1",
+    [sent] = [message for batch in client.sent for message in batch.added]
+    assert sent.application_properties == {
+        b"intended_ms": 1_795_000_000_000,
+        b"small": 5,
+        b"flag": True,
+        b"run_id": b"r1",
     }
+    # A long on the wire (0x81), where the SDK's own choice would be refused or an int.
+    assert b"\xa1\x0bintended_ms\x81" in bytes(client.sent[0]._message.data[0])
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        OutgoingEvent(b""),
+        OutgoingEvent(b"x" * 300, partition_key="merchant-1"),
+        OutgoingEvent("zażółć".encode(), partition_key="k" * 300, partition_id="2"),
+        OutgoingEvent(
+            b"{}",
+            properties={
+                "run_id": "20261201T124330510Z-s501040211",
+                "intended_ms": 1_796_126_207_012,
+                "tiny": -5,
+                "int": 300,
+                "int32": -(2**31),
+                "ratio": 1.5,
+                "flag": False,
+                "long text": "t" * 300,
+            },
+        ),
+        OutgoingEvent(b"p", properties={f"name-{number}": number * 1000 for number in range(40)}),
+    ],
+)
+def test_events_added_directly_are_the_bytes_the_sdks_add_writes(event: OutgoingEvent) -> None:
+    """The publisher's direct path (one encoding instead of the SDK's two) must change nothing on the
+    wire: the same message bytes and the same batch size accounting, against the SDK's own `add`."""
+    by_sdk, direct = EventDataBatch(max_size_in_bytes=10**6), EventDataBatch(max_size_in_bytes=10**6)
+    assert eventhubs._added(by_sdk, event, direct=False)
+    assert eventhubs._added(direct, event, direct=True)
+    assert [bytes(message) for message in direct._message.data] == [
+        bytes(message) for message in by_sdk._message.data
+    ]
+    assert (direct.size_in_bytes, len(direct)) == (by_sdk.size_in_bytes, len(by_sdk))
+
+
+def test_a_full_batch_refuses_directly_where_the_sdk_would() -> None:
+    event = OutgoingEvent(b"x" * 100)
+    by_sdk, direct = EventDataBatch(max_size_in_bytes=400), EventDataBatch(max_size_in_bytes=400)
+    added = [(eventhubs._added(by_sdk, event, direct=False), eventhubs._added(direct, event, direct=True))]
+    while added[-1] == (True, True):
+        added.append(
+            (eventhubs._added(by_sdk, event, direct=False), eventhubs._added(direct, event, direct=True))
+        )
+    assert added[-1] == (False, False)
+    assert len(direct) == len(by_sdk) == len(added) - 1
+
+
+def test_the_batch_internals_the_direct_path_writes_exist() -> None:
+    batch = EventDataBatch(max_size_in_bytes=1000)
+    for name in eventhubs.SDK_BATCH_INTERNALS:
+        assert hasattr(batch, name), f"EventDataBatch.{name} is gone: see hub/eventhubs.py _added"
+    assert isinstance(batch._message.data, list)
+
+
+def test_with_azure_core_tracing_the_sdk_adds_every_event() -> None:
+    from azure.core.settings import settings
+
+    assert eventhubs._direct_batches()
+    settings.tracing_implementation.set_value("opentelemetry")
+    try:
+        assert not eventhubs._direct_batches()
+    finally:
+        settings.tracing_implementation.unset_value()

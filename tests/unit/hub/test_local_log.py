@@ -267,3 +267,39 @@ def test_a_damaged_log_is_a_storage_error(log: LocalEventLog, log_path: Path) ->
         log.append([("0", events(b"x"))])
     assert raised.value.code == "hub_storage_error"
     assert "no such table" in raised.value.message
+
+
+def _version_1_log(path: Path) -> None:
+    """A log as paysim wrote it before events kept their AMQP message (schema version 1)."""
+    with LocalEventLog.create(path, 2) as log:
+        log.append([("0", events(b"old", key="k"))])
+    with sqlite3.connect(path) as old:
+        for index in range(2):
+            old.execute(f"ALTER TABLE events_{index} DROP COLUMN message")
+        old.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+
+
+@pytest.mark.parametrize("opening", ["open", "create"])
+def test_a_version_1_log_is_upgraded_in_place(tmp_path: Path, opening: str) -> None:
+    path = tmp_path / "events.db"
+    _version_1_log(path)
+    with LocalEventLog.open(path) if opening == "open" else LocalEventLog.create(path, 2) as log:
+        (old,) = log.read("0", 0, 10)
+        assert (old.body, old.partition_key, old.amqp_message) == (b"old", "k", None)
+        log.append([("0", [OutgoingEvent(b"new", amqp_message=b"stored")])])
+        assert log.read("0", 1, 1)[0].amqp_message == b"stored"
+    with sqlite3.connect(path) as check:
+        assert check.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            str(local_log.SCHEMA_VERSION),
+        )
+
+
+def test_a_log_from_a_newer_paysim_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    LocalEventLog.create(path, 1).close()
+    with sqlite3.connect(path) as newer:
+        newer.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(PaysimError) as raised:
+        LocalEventLog.open(path)
+    assert raised.value.code == "hub_schema_newer"
+    assert raised.value.exit_code is ExitCode.CONFLICT

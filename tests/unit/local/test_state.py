@@ -1,4 +1,5 @@
-"""The state directory: the local PostgreSQL's password kept for its owner alone, and URLs built from it."""
+"""The state directory: the local PostgreSQL's password and the AMQP endpoint's key kept for their owner
+alone, and the URLs and connection strings built from them."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import stat
 from pathlib import Path
 
 from paysim_cli.local.state import (
+    EndpointState,
     ProcessState,
     StackState,
+    amqp_sas_key,
+    ensure_amqp_sas_key,
     ensure_postgres_password,
     local_stack_settings,
     postgres_password,
@@ -60,3 +64,16 @@ def test_the_local_stack_url_carries_the_password_and_is_masked(tmp_path: Path) 
     assert url == postgres_url(5999, password) == f"postgresql://postgres:{password}@127.0.0.1:5999/paysim"
     assert mask_secrets(url) == "postgresql://postgres:****@127.0.0.1:5999/paysim"
     assert postgres_url(5999, password, "postgres").endswith("/postgres")
+
+
+def test_the_amqp_key_is_generated_once_kept_0600_and_in_the_connection_string(tmp_path: Path) -> None:
+    assert amqp_sas_key(tmp_path) is None
+    key = ensure_amqp_sas_key(tmp_path)
+    assert ensure_amqp_sas_key(tmp_path) == key == amqp_sas_key(tmp_path)
+    assert key != ensure_postgres_password(tmp_path)
+    assert _mode(tmp_path / "secrets" / "amqp_sas_key") == 0o600
+    save_state(tmp_path, StackState(amqp=EndpointState(pid=1, port=5999, eventhub_name="payments")))
+    connection_string = local_stack_settings(tmp_path)["eventhub_connection_string"]
+    assert f"SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey={key};" in connection_string
+    assert connection_string.startswith("Endpoint=sb://localhost:5999;")
+    assert key not in mask_secrets(connection_string)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 
 from paysim_cli.commands.pipeline.live import host_view
+from paysim_cli.hub.lag import PartitionLag
 from paysim_cli.output import Output
-from paysim_cli.pipeline.host import HostProgress, PartitionLag
+from paysim_cli.pipeline.host import HostProgress
 from paysim_cli.simulator.latency import LatencySummary
 
 

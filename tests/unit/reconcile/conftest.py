@@ -13,15 +13,15 @@ import pytest
 from azure.storage.blob import ContainerClient
 
 from paysim_cli import migrations
-from paysim_cli.settings import Settings
-from paysim_cli.simulator.manifest import (
+from paysim_cli.runs.layout import MANIFEST_FILE, run_directory
+from paysim_cli.runs.manifest import (
     ManifestTotals,
     ProfileReference,
     RunManifest,
     WindowCell,
     write_manifest,
 )
-from paysim_cli.simulator.simulation import MANIFEST_FILE, run_directory
+from paysim_cli.settings import Settings
 from paysim_pipeline.events import IncomingEvent
 from paysim_pipeline.sinks.blob import blob_name, encode_raw_events
 

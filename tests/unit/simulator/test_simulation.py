@@ -202,3 +202,13 @@ def test_event_times_outside_what_the_pipeline_accepts_are_warned_about() -> Non
     assert "choose a --start-time within the last 7 days" in old
     assert event_time_warnings(now + timedelta(hours=2), 60, now) != []
     assert event_time_warnings(now, 7200, now) != []  # a run that ends beyond the skew allowed
+
+
+def test_workers_are_chosen_for_the_rate_over_event_hubs_only() -> None:
+    per_worker = simulation.EVENTHUB_EVENTS_PER_WORKER
+    assert simulation.workers_for_rate(per_worker, HubTarget.EVENTHUB) == 1
+    assert simulation.workers_for_rate(per_worker + 1, HubTarget.EVENTHUB) == 2
+    assert simulation.workers_for_rate(10_000, HubTarget.EVENTHUB) == 2
+    assert simulation.workers_for_rate(10**9, HubTarget.EVENTHUB) == simulation.MAX_WORKERS
+    assert simulation.workers_for_rate(50_000, HubTarget.LOCAL) == 1
+    assert simulation.workers_for_rate(50_000, None) == 1  # --output: a file

@@ -1,33 +1,25 @@
-"""The endpoint as a detached background process of the local stack, like Azurite: start, stop, probe.
+"""The Event Hubs AMQP endpoint (hub/amqp) as a detached background process of the local stack, like
+Azurite: start, stop, probe. Its connection string is local/state.py's, next to Azurite's.
 
 Kept free of the SDK and asyncio imports, so `paysim local status` stays quick.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from pathlib import Path
 
+from paysim_cli.hub.amqp.auth import SAS_KEY_VARIABLE
 from paysim_cli.local.processes import process_alive, start_service, terminate
-from paysim_cli.local.state import EndpointState
+from paysim_cli.local.state import AMQP_SAS_KEY_NAME, EndpointState
 
 MODULE = "paysim_cli.hub.amqp"
 START_TIMEOUT_SECONDS = 30.0
 STOP_GRACE_SECONDS = 5.0
 _AMQP_HEADER = b"AMQP\x00\x01\x00\x00"
 _SASL_HEADER = b"AMQP\x03\x01\x00\x00"
-# The development emulator's well-known policy and key: connection strings need one; it guards nothing.
-EMULATOR_KEY_NAME = "RootManageSharedAccessKey"
-EMULATOR_KEY = "SAS_KEY_VALUE"
-
-
-def emulator_connection_string(port: int, eventhub_name: str) -> str:
-    """What the SDK needs to reach the endpoint: an emulator connection string (plain AMQP, no TLS)."""
-    return (
-        f"Endpoint=sb://localhost:{port};SharedAccessKeyName={EMULATOR_KEY_NAME};SharedAccessKey={EMULATOR_KEY};"
-        f"UseDevelopmentEmulator=true;EntityPath={eventhub_name}"
-    )
 
 
 class EndpointProcess:
@@ -38,7 +30,8 @@ class EndpointProcess:
         self.event_log = event_log.resolve()
         self.log_file = self.root / "amqp.log"
 
-    def start(self, port: int, eventhub_name: str) -> EndpointState:
+    def start(self, port: int, eventhub_name: str, sas_key: str | None = None) -> EndpointState:
+        """Start it on `port`; with `sas_key`, it refuses tokens not signed with it (status 401)."""
         self.root.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable,
@@ -51,6 +44,10 @@ class EndpointProcess:
             "--port",
             str(port),
         ]
+        environment = None
+        if sas_key is not None:
+            command += ["--sas-key-name", AMQP_SAS_KEY_NAME]
+            environment = {**os.environ, SAS_KEY_VARIABLE: sas_key}
         pid = start_service(
             command,
             port=port,
@@ -58,6 +55,7 @@ class EndpointProcess:
             code="amqp",
             label="the AMQP endpoint",
             timeout=START_TIMEOUT_SECONDS,
+            env=environment,
         )
         return EndpointState(pid=pid, port=port, eventhub_name=eventhub_name)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from paysim_cli.runs.manifest import ManifestCounts, build_manifest
 from paysim_cli.simulator.generator import EventBlock, EventKind
-from paysim_cli.simulator.manifest import ManifestCounts, build_manifest
 
 ProfileFile = Callable[..., Path]
 WINDOW_MS = 300_000

@@ -1,0 +1,334 @@
+"""Events as AMQP messages (ADR 0017): what a delivery to the hub holds, how the endpoint stores each
+event's message, and how it delivers one without re-encoding it.
+
+Event Hubs delivers a message as its sender sent it — header, delivery and message annotations,
+properties, application properties, every body section (data, sequence or value), footer — with the
+service's own annotations (sequence number, offset, enqueued time, partition key) in the message
+annotations and, to a receiver that asked for them, the partition's runtime metrics in the delivery
+annotations. So at publish the endpoint keeps each message's sections as the bytes they came in, minus
+the annotation entries the service owns (`StoredMessage` layout below), and a delivery encodes only the
+handful of values that differ per event and joins bytes.
+
+Stored layout: a fixed prefix (`_LAYOUT`: flags, header length, delivery-annotation count and length,
+message-annotation count and length, length of the properties and application properties, length of
+the body sections), then those parts, then the footer. When the body is one data section (the SDK's
+EventData) it is not repeated: the log's body column is the body, and delivery wraps it again.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from paysim_cli.hub.amqp.codec import (
+    APPLICATION_PROPERTIES,
+    BATCH_FORMAT,
+    BODY_SECTIONS,
+    DATA,
+    DELIVERY_ANNOTATIONS,
+    FOOTER,
+    HEADER,
+    MESSAGE_ANNOTATIONS,
+    PROPERTIES,
+    AmqpError,
+    Message,
+    Section,
+    decode_sections,
+    decode_value,
+    element_end,
+    encode_message,
+    text,
+    timestamp_ms,
+    typed,
+)
+from paysim_cli.hub.amqp.encoding import data_section, long, map_section, string, symbol, timestamp
+from paysim_cli.hub.transport import OutgoingEvent, PartitionInfo, ReceivedEvent
+
+SEQUENCE_NUMBER_ANNOTATION = b"x-opt-sequence-number"
+OFFSET_ANNOTATION = b"x-opt-offset"
+ENQUEUED_TIME_ANNOTATION = b"x-opt-enqueued-time"
+PARTITION_KEY_ANNOTATION = b"x-opt-partition-key"
+# The service sets these; a sender's own values for them are not kept.
+SYSTEM_ANNOTATIONS = frozenset(
+    (SEQUENCE_NUMBER_ANNOTATION, OFFSET_ANNOTATION, ENQUEUED_TIME_ANNOTATION, PARTITION_KEY_ANNOTATION)
+)
+# Receiver runtime metrics (`com.microsoft:enable-receiver-runtime-metric`), in delivery annotations.
+RUNTIME_METRICS = frozenset(
+    (
+        b"last_enqueued_sequence_number",
+        b"last_enqueued_offset",
+        b"last_enqueued_time_utc",
+        b"runtime_info_retrieval_time_utc",
+    )
+)
+
+# What brokers send for "no time": 0001-01-01T00:00:00Z, in milliseconds since the epoch.
+NO_TIME_MS = -62_135_596_800_000
+
+_LAYOUT = struct.Struct(">BIIIIIII")
+_ONE_DATA_SECTION = 0x01  # the body is the log's body column, as a single data section
+
+
+class _Parts(NamedTuple):
+    """A stored message split back into its parts (views into the stored bytes)."""
+
+    flags: int
+    header: memoryview
+    delivery_count: int
+    delivery: memoryview
+    message_count: int
+    message: memoryview
+    middle: memoryview
+    body: memoryview
+    footer: memoryview
+
+    @classmethod
+    def of(cls, stored: bytes) -> _Parts:
+        view = memoryview(stored)
+        flags, header, delivery_count, delivery, message_count, message, middle, body = _LAYOUT.unpack_from(
+            view
+        )
+        pieces = []
+        position = _LAYOUT.size
+        for length in (header, delivery, message, middle, body):
+            pieces.append(view[position : position + length])
+            position += length
+        return cls(
+            flags,
+            pieces[0],
+            delivery_count,
+            pieces[1],
+            message_count,
+            pieces[2],
+            pieces[3],
+            pieces[4],
+            view[position:],
+        )
+
+
+# -- publishing --------------------------------------------------------------------------------------
+
+
+def decode_events(payload: bytes, message_format: int) -> tuple[str | None, list[OutgoingEvent]]:
+    """The events a delivery carries and its partition key: one message, or a batch (format 0x80013700)
+    whose data sections each hold an encoded message. Each event keeps its message (`amqp_message`)."""
+    if message_format == BATCH_FORMAT:
+        _, _, envelope = decode_sections(payload)
+        envelope_key = _partition_key(envelope)
+        events = [_event(memoryview(inner), envelope_key) for inner in envelope.data or ()]
+    else:
+        envelope_key = None
+        events = [_event(memoryview(payload), None)]
+    return envelope_key or next(
+        (event.partition_key for event in events if event.partition_key), None
+    ), events
+
+
+def _partition_key(decoded: Any) -> str | None:
+    key = (decoded.message_annotations or {}).get(PARTITION_KEY_ANNOTATION)
+    return None if key is None else _key_text(key)
+
+
+def _key_text(value: Any) -> str:
+    """A partition key as text: strings and symbols (decoded as bytes) must be UTF-8."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            raise AmqpError(b"amqp:decode-error", "the partition key is not UTF-8 text") from None
+    return str(value)
+
+
+# Bodies and message annotations are read from the bytes (they are stored as they came), not decoded.
+_UNDECODED = frozenset((DATA, MESSAGE_ANNOTATIONS))
+
+
+def _event(message: memoryview, envelope_key: str | None) -> OutgoingEvent:
+    view, sections, decoded = decode_sections(message, undecoded=_UNDECODED)
+    by_code: dict[int, list[Section]] = {}
+    for section in sections:
+        by_code.setdefault(section.code, []).append(section)
+    body_sections = [section for section in sections if section.code in BODY_SECTIONS]
+    if not body_sections:
+        raise AmqpError(b"amqp:decode-error", "an event needs a body: data, sequence or value sections")
+    if len(body_sections) == 1 and body_sections[0].code == DATA:
+        flags, body, stored_body = _ONE_DATA_SECTION, bytes(_binary(view, body_sections[0])), b""
+    else:
+        stored_body = b"".join(view[s.start : s.end] for s in body_sections)
+        # The log's body column: the data joined, or (sequence, value) the encoded body sections.
+        body = (
+            b"".join(_binary(view, s) for s in body_sections)
+            if body_sections[0].code == DATA
+            else stored_body
+        )
+        flags = 0
+    delivery_count, delivery, _ = _map_entries(view, by_code.get(DELIVERY_ANNOTATIONS), RUNTIME_METRICS)
+    message_count, annotations, partition_key = _map_entries(
+        view, by_code.get(MESSAGE_ANNOTATIONS), SYSTEM_ANNOTATIONS
+    )
+    header = _raw(view, by_code.get(HEADER))
+    middle = _raw(view, by_code.get(PROPERTIES)) + _raw(view, by_code.get(APPLICATION_PROPERTIES))
+    footer = _raw(view, by_code.get(FOOTER))
+    prefix = _LAYOUT.pack(
+        flags,
+        len(header),
+        delivery_count,
+        len(delivery),
+        message_count,
+        len(annotations),
+        len(middle),
+        len(stored_body),
+    )
+    return OutgoingEvent(
+        body=body,
+        partition_key=partition_key or envelope_key,
+        properties={
+            text(name): _property(value) for name, value in (decoded.application_properties or {}).items()
+        },
+        amqp_message=b"".join((prefix, header, delivery, annotations, middle, stored_body, footer)),
+    )
+
+
+def _raw(view: memoryview, sections: list[Section] | None) -> bytes:
+    return b"" if not sections else bytes(view[sections[0].start : sections[0].end])
+
+
+def _binary(view: memoryview, section: Section) -> memoryview:
+    """A data section's bytes (its value is vbin8 or vbin32, as the section checks made sure)."""
+    start = section.value_start + (2 if view[section.value_start] == 0xA0 else 5)
+    return view[start : section.end]
+
+
+def _map_entries(
+    view: memoryview, sections: list[Section] | None, dropped: frozenset[bytes]
+) -> tuple[int, bytes, str | None]:
+    """An annotations section's entries as encoded (key, value, key, value ...), less those whose symbol
+    key is in `dropped`; their count (of keys and values), and the partition key when there is one."""
+    if not sections:
+        return 0, b"", None
+    section = sections[0]
+    width = 1 if view[section.value_start] == 0xC1 else 4
+    position, end = section.value_start + 1 + 2 * width, section.end
+    kept = bytearray()
+    count = 0
+    partition_key = None
+    while position < end:
+        if view[position] not in _ANNOTATION_KEYS:
+            raise AmqpError(b"amqp:decode-error", "annotation keys are symbols or ulongs")
+        key_end = element_end(view, position, end)
+        value_end = element_end(view, key_end, end)
+        name = _symbol(view[position:key_end])
+        if name == PARTITION_KEY_ANNOTATION:
+            partition_key = _key_text(decode_value(view[key_end:value_end]))
+        if name not in dropped:
+            kept += view[position:value_end]
+            count += 2
+        position = value_end
+    return count, bytes(kept), partition_key
+
+
+# Symbols and ulongs (the AMQP types of annotation keys), in each encoding the SDK may write.
+_ANNOTATION_KEYS = frozenset((0xA3, 0xB3, 0x80, 0x53, 0x44))
+
+
+def _symbol(encoded: memoryview) -> bytes | None:
+    if encoded[0] == 0xA3:
+        return bytes(encoded[2:])
+    if encoded[0] == 0xB3:
+        return bytes(encoded[5:])
+    return None  # annotation keys may also be ulongs, which the service never owns
+
+
+def _property(value: Any) -> str | int | float | bool:
+    """An application property as the log keeps it: strings (decoded as bytes), numbers and booleans;
+    anything else (uuid, timestamp, binary that is not UTF-8) as its text."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            return value.hex()
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+# -- delivering --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeMetrics:
+    """What a receiver that asked for runtime metrics gets on each delivery: the partition's last
+    enqueued event as of `retrieved_at` (the values Event Hubs reports in the delivery annotations)."""
+
+    entries: bytes
+    count: int = 8
+
+    @classmethod
+    def of(cls, info: PartitionInfo, retrieved_at: datetime) -> RuntimeMetrics:
+        last_time = info.last_enqueued_time
+        return cls(
+            _SYMBOLS[b"last_enqueued_sequence_number"]
+            + long(info.last_enqueued_sequence_number)
+            + _SYMBOLS[b"last_enqueued_offset"]
+            + string(str(info.last_enqueued_offset))
+            + _SYMBOLS[b"last_enqueued_time_utc"]
+            + timestamp(NO_TIME_MS if last_time is None else timestamp_ms(last_time))
+            + _SYMBOLS[b"runtime_info_retrieval_time_utc"]
+            + timestamp(timestamp_ms(retrieved_at))
+        )
+
+
+def delivery_payloads(events: Sequence[ReceivedEvent], metrics: RuntimeMetrics | None) -> Iterator[bytes]:
+    """Each event's message as Event Hubs delivers it (see the module docstring)."""
+    enqueued: datetime | None = None
+    enqueued_ms = b""
+    for event in events:
+        if event.enqueued_time is not enqueued:  # the events of one append share one enqueued time
+            enqueued = event.enqueued_time
+            enqueued_ms = timestamp(timestamp_ms(enqueued))
+        parts = _Parts.of(event.amqp_message or _stored_form(event))
+        system = (
+            _SYMBOLS[SEQUENCE_NUMBER_ANNOTATION]
+            + long(event.sequence_number)
+            + _SYMBOLS[OFFSET_ANNOTATION]
+            + string(str(event.offset))
+            + _SYMBOLS[ENQUEUED_TIME_ANNOTATION]
+            + enqueued_ms
+        )
+        count = 6
+        if event.partition_key is not None:
+            system += _SYMBOLS[PARTITION_KEY_ANNOTATION] + string(event.partition_key)
+            count += 2
+        pieces: list[bytes | memoryview] = [parts.header]
+        if metrics is not None or parts.delivery_count:
+            pieces.append(
+                map_section(
+                    DELIVERY_ANNOTATIONS,
+                    (metrics.count if metrics else 0) + parts.delivery_count,
+                    (metrics.entries if metrics else b"") + parts.delivery,
+                )
+            )
+        pieces.append(map_section(MESSAGE_ANNOTATIONS, count + parts.message_count, system + parts.message))
+        pieces.append(parts.middle)
+        pieces.append(data_section(event.body) if parts.flags & _ONE_DATA_SECTION else parts.body)
+        pieces.append(parts.footer)
+        yield b"".join(pieces)
+
+
+def _stored_form(event: ReceivedEvent) -> bytes:
+    """The stored form of an event paysim's own writer appended: its properties, its body as one data
+    section."""
+    middle = (
+        encode_message(
+            Message(application_properties={name: typed(v) for name, v in event.properties.items()})
+        )
+        if event.properties
+        else b""
+    )
+    return _LAYOUT.pack(_ONE_DATA_SECTION, 0, 0, 0, 0, 0, len(middle), 0) + middle
+
+
+_SYMBOLS = {name: symbol(name) for name in SYSTEM_ANNOTATIONS | RUNTIME_METRICS}
