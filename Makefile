@@ -30,8 +30,12 @@ node_modules/.installed: package.json package-lock.json
 demo: setup
 	$(PAYSIM) demo
 
+# Worker processes for the suite (pytest-xdist): each starts its own PostgreSQL and Azurite, and
+# coverage is combined. `make test PYTEST_WORKERS=0` runs it in this one process.
+PYTEST_WORKERS ?= 2
+
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # The README's first-hour path from a fresh clone of HEAD, `make setup` included (minutes).
 test-newcomer: setup

@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from paysim_cli.hub.transport import OutgoingEvent, PublishResult
+from paysim_cli.latency import LatencyHistogram
 from paysim_cli.pipeline.consumer import ConsumerStats
 from paysim_cli.pipeline.host import POLL_SECONDS, PartitionLag
 from paysim_cli.runs.recorders import HostRecorder, SimulateRecorder
 from paysim_cli.simulator import runner
-from paysim_cli.simulator.latency import LatencyHistogram
 from paysim_cli.simulator.profile_store import BUNDLED_PROFILES_DIR, load_profile
 from paysim_cli.simulator.runner import MonotonicClock, WorkerPlan, run_worker
 

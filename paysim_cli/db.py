@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.secrets import mask_secrets
 from paysim_cli.settings import Settings
+from paysim_pipeline.sinks.postgres_connection import ENTRA_SCOPE, libpq_params
 
 if TYPE_CHECKING:
     import psycopg
@@ -17,10 +18,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The scope Azure Database for PostgreSQL accepts Entra ID access tokens for.
-ENTRA_SCOPE = "https://ossrdbms-aad.database.windows.net/.default"
-LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
-CONNECT_TIMEOUT_SECONDS = 10
 _CREDENTIALS_REFUSED = re.compile(
     r'password authentication failed|no password supplied|role "[^"]*" does not exist|pg_hba\.conf rejects'
 )
@@ -47,13 +44,13 @@ def require_database_url(settings: Settings) -> str:
 
 
 def connection_params(settings: Settings) -> dict[str, Any]:
-    """libpq parameters: the URL's, plus sslmode=require for a remote host and an Entra ID token."""
+    """libpq parameters by the pipeline's connection rules (sslmode=require for a remote host, a connect
+    time-out), as application `paysim`, with an Entra ID token for database_auth = "entra"."""
     import psycopg
-    from psycopg.conninfo import conninfo_to_dict
 
     url = require_database_url(settings)
     try:
-        params: dict[str, Any] = conninfo_to_dict(url)
+        params = libpq_params(url, "paysim")
     except psycopg.ProgrammingError as error:
         raise PaysimError(
             "invalid_database_url",
@@ -61,18 +58,9 @@ def connection_params(settings: Settings) -> dict[str, Any]:
             "write it as postgresql://user@host:5432/dbname",
             exit_code=ExitCode.CONFIG,
         ) from error
-    hosts = str(params.get("host", "")).split(",")
-    if "sslmode" not in params and not all(_is_local(host) for host in hosts):
-        params["sslmode"] = "require"
-    params.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
-    params.setdefault("application_name", "paysim")
     if settings.database_auth == "entra":
         params["password"] = entra_token()
     return params
-
-
-def _is_local(host: str) -> bool:
-    return host in LOCAL_HOSTS or host.startswith("/")
 
 
 def entra_token() -> str:

@@ -25,9 +25,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
+from pydantic import Field
 
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.interrupts import STOP_SIGNALS, leave_stop_signals_to_parent
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from multiprocessing.context import ForkServerContext, SpawnContext
     from multiprocessing.process import BaseProcess
+
+# One cap for every command that starts worker processes (simulate, pipeline run, demo).
+MAX_WORKERS = 32
+Workers = Annotated[int, Field(ge=1, le=MAX_WORKERS)]
 
 ReportKind = Literal["ready", "progress", "result", "error"]
 # The status of a worker that found its parent gone; nobody waits for it, but it reads in a process list.

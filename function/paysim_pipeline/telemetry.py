@@ -18,7 +18,7 @@ from paysim_pipeline.events import IncomingEvent
 if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
 
-    from paysim_pipeline.processor import BatchOutcome
+    from paysim_pipeline.outcome import BatchOutcome
 
 METER_NAME = "paysim_pipeline"
 CONNECTION_STRING_VARIABLE = "APPLICATIONINSIGHTS_CONNECTION_STRING"

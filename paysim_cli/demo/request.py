@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from paysim_cli.hub.targets import HubTarget
-from paysim_cli.simulator.request import Duration, Rate, Seed, Workers
+from paysim_cli.simulator.request import Duration, Rate, Seed
+from paysim_cli.worker_process import Workers
 
 
 class DemoRequest(BaseModel):

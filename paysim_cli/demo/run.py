@@ -12,12 +12,12 @@ from paysim_cli.demo.request import DemoRequest
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.hub.targets import HubTarget
 from paysim_cli.interrupts import Interrupted, Interruption, stop_on_signals
+from paysim_cli.latency import LatencySummary
 from paysim_cli.metrics.show import MetricsReport, latest_metrics
 from paysim_cli.pipeline.host import HostProgress, HostStatus, PipelineHost
 from paysim_cli.pipeline.request import PipelineRequest
 from paysim_cli.reconcile.verify import ReconciliationReport, verify_run
 from paysim_cli.settings import Settings
-from paysim_cli.simulator.latency import LatencySummary
 from paysim_cli.simulator.progress import RunProgress
 from paysim_cli.simulator.request import SimulationRequest
 from paysim_cli.simulator.simulation import SimulationReport, run_simulation

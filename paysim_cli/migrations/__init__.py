@@ -5,12 +5,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from paysim_cli.migrations.runtime import DEFAULT_LOCK_TIMEOUT_SECONDS
+
 if TYPE_CHECKING:
     from paysim_cli.migrations.engine import downgrade, new, status, upgrade, verify
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT_SECONDS", "downgrade", "new", "status", "upgrade", "verify"]
-
-DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
 
 
 def __getattr__(name: str) -> object:

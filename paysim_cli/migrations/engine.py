@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from paysim_cli.db import connect, require_database_url
 from paysim_cli.errors import ExitCode, PaysimError
-from paysim_cli.migrations import DEFAULT_LOCK_TIMEOUT_SECONDS
 from paysim_cli.migrations.checks import check_objects, expected_objects, run_verify_script
 from paysim_cli.migrations.drift import find_drift, refuse_drift
 from paysim_cli.migrations.models import (
@@ -23,6 +22,7 @@ from paysim_cli.migrations.models import (
     VerifyReport,
 )
 from paysim_cli.migrations.runtime import (
+    DEFAULT_LOCK_TIMEOUT_SECONDS,
     HISTORY_DDL,
     ensure_history_table,
     history_statement,

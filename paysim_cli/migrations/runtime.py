@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
     from paysim_cli.db import Connection
 
+# How long a migration waits for another's advisory lock before giving up (--lock-timeout's default).
+DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
+
 HISTORY_DDL = """CREATE TABLE IF NOT EXISTS schema_migrations (
     version     integer     PRIMARY KEY CHECK (version > 0),
     name        text        NOT NULL,

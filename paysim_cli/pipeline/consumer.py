@@ -22,13 +22,13 @@ from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.hub.local_transport import LocalEventConsumer
 from paysim_cli.hub.targets import HubTarget
 from paysim_cli.hub.transport import HubError, ReceivedEvent
+from paysim_cli.latency import LatencyHistogram
 from paysim_cli.pipeline.invocation import PartitionContext, invoke
 from paysim_cli.pipeline.leases import CLAIM_INTERVAL_SECONDS, LEASE_SECONDS
 from paysim_cli.pipeline.loader import HostedFunction
 from paysim_cli.pipeline.release import ReleaseTracker
+from paysim_cli.retry import RetryPolicy
 from paysim_cli.settings import Settings
-from paysim_cli.simulator.latency import LatencyHistogram
-from paysim_cli.simulator.publishing import RetryPolicy
 
 PROGRESS_INTERVAL_SECONDS = 1.0
 REDELIVERY_POLICY = RetryPolicy(base_delay=0.1, max_delay=5.0)

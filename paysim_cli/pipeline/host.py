@@ -27,6 +27,7 @@ from paysim_cli.hub.lag import EventHubLag, LocalLag, PartitionLag
 from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.hub.targets import HubTarget
 from paysim_cli.interrupts import Interruption, stop_on_signals
+from paysim_cli.latency import LatencyHistogram, LatencySummary
 from paysim_cli.logs import configure_worker_logging
 from paysim_cli.migrations.engine import require_migrated
 from paysim_cli.pipeline.consumer import (
@@ -42,7 +43,6 @@ from paysim_cli.pipeline.request import PipelineRequest
 from paysim_cli.runs.recorders import HostRecorder
 from paysim_cli.secrets import mask_secrets
 from paysim_cli.settings import Settings
-from paysim_cli.simulator.latency import LatencyHistogram, LatencySummary
 from paysim_cli.worker_process import (
     RestartBudget,
     WorkerChannel,

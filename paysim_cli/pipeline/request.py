@@ -10,8 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from paysim_cli.hub.targets import HubTarget
-from paysim_cli.simulator.request import Workers
-from paysim_cli.worker_process import RestartPolicy
+from paysim_cli.worker_process import RestartPolicy, Workers
 
 DEFAULT_FUNCTION_NAME = "process_payment_events"
 

@@ -16,6 +16,7 @@ fraud per window and dimensions) and `failed_items.run_id`. A finished pipeline 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -133,59 +134,31 @@ def load_manifest(settings: Settings, run_id: str) -> tuple[Path, RunManifest]:
         ) from error
 
 
+@dataclass(frozen=True)
+class _RunTables:
+    """What the pipeline's per-run tables hold for one run."""
+
+    processed: int
+    duplicates: int
+    first_commit: datetime | None
+    last_commit: datetime | None
+    failed_codes: dict[str, int]
+    windows: list[tuple[Any, ...]]
+
+    @property
+    def failed(self) -> int:
+        return sum(self.failed_codes.values())
+
+
 def verify_run(
     settings: Settings, run_id: str, *, archive: bool = True, consumer_group: str | None = None
 ) -> ReconciliationReport:
     """Reconcile run `run_id`'s manifest with the pipeline's tables and (unless `archive` is off) its
     raw-events archive, under `consumer_group` (default: the setting's); every difference is listed."""
-    import psycopg
-
     path, manifest = load_manifest(settings, run_id)
-    try:
-        with connect(settings, autocommit=True, application_name="paysim verify") as conn:
-            require_migrated(settings, conn)
-            totals = conn.execute(
-                "SELECT processed, duplicates_dropped, first_commit_at, last_commit_at FROM run_totals "
-                "WHERE run_id = %s",
-                (run_id,),
-            ).fetchone()
-            failed_codes: dict[str, int] = dict(
-                conn.execute(
-                    "SELECT error_code, count(*) FROM failed_items WHERE run_id = %s GROUP BY error_code "
-                    "ORDER BY count(*) DESC, error_code",
-                    (run_id,),
-                ).fetchall()
-            )
-            failed = sum(failed_codes.values())
-            rows = conn.execute(
-                "SELECT window_start, payment_type, currency, merchant_category, channel, status, "
-                "event_count, amount_sum, fraud_count FROM run_metrics_5m WHERE run_id = %s",
-                (run_id,),
-            ).fetchall()
-    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as error:
-        raise PaysimError(
-            "schema_not_migrated",
-            f"the database has no per-run tables: {error.diag.message_primary}",
-            "run `paysim db migrate` (migration 0006 adds them)",
-            exit_code=ExitCode.CONFIG,
-        ) from error
-    processed, duplicates, first_commit, last_commit = totals or (0, 0, None, None)
-    expected = manifest.totals
+    tables = _read_run_tables(settings, run_id)
     exact_duplicates = manifest.target == "local"
-    checks = [
-        _check("processed", "= valid events sent", expected.valid, processed),
-        _check("failed_items", "= malformed events sent", expected.malformed, failed),
-        _check(
-            "duplicates_dropped",
-            "= duplicates sent (local log)" if exact_duplicates else ">= duplicates sent (lower bound)",
-            expected.duplicates,
-            duplicates,
-            at_least=not exact_duplicates,
-        ),
-        _check(
-            "fraud", "= fraud events sent", sum(expected.fraud.values()), sum(int(row[8]) for row in rows)
-        ),
-    ]
+    checks = _total_checks(manifest, tables, exact_duplicates)
     differences = [
         Difference(
             kind="total", subject=f"{check.name} ({check.rule})", expected=check.expected, actual=check.actual
@@ -193,7 +166,7 @@ def verify_run(
         for check in checks
         if not check.passed
     ]
-    window_differences, matching = _window_differences(manifest, rows)
+    window_differences, matching = _window_differences(manifest, tables.windows)
     checks.append(
         Check(
             name="windows",
@@ -215,30 +188,100 @@ def verify_run(
                     kind="total", subject=f"archive ({check.rule})", expected=check.expected, actual=archived
                 )
             )
+    return _recorded(settings, run_id, (path, manifest), tables, archived, checks, differences)
+
+
+def _read_run_tables(settings: Settings, run_id: str) -> _RunTables:
+    """The run's totals, failed items by code and window cells; `schema_not_migrated` before 0006."""
+    import psycopg
+
+    try:
+        with connect(settings, autocommit=True, application_name="paysim verify") as conn:
+            require_migrated(settings, conn)
+            totals = conn.execute(
+                "SELECT processed, duplicates_dropped, first_commit_at, last_commit_at FROM run_totals "
+                "WHERE run_id = %s",
+                (run_id,),
+            ).fetchone()
+            failed_codes: dict[str, int] = dict(
+                conn.execute(
+                    "SELECT error_code, count(*) FROM failed_items WHERE run_id = %s GROUP BY error_code "
+                    "ORDER BY count(*) DESC, error_code",
+                    (run_id,),
+                ).fetchall()
+            )
+            windows = conn.execute(
+                "SELECT window_start, payment_type, currency, merchant_category, channel, status, "
+                "event_count, amount_sum, fraud_count FROM run_metrics_5m WHERE run_id = %s",
+                (run_id,),
+            ).fetchall()
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as error:
+        raise PaysimError(
+            "schema_not_migrated",
+            f"the database has no per-run tables: {error.diag.message_primary}",
+            "run `paysim db migrate` (migration 0006 adds them)",
+            exit_code=ExitCode.CONFIG,
+        ) from error
+    processed, duplicates, first_commit, last_commit = totals or (0, 0, None, None)
+    return _RunTables(processed, duplicates, first_commit, last_commit, failed_codes, windows)
+
+
+def _total_checks(manifest: RunManifest, tables: _RunTables, exact_duplicates: bool) -> list[Check]:
+    expected = manifest.totals
+    return [
+        _check("processed", "= valid events sent", expected.valid, tables.processed),
+        _check("failed_items", "= malformed events sent", expected.malformed, tables.failed),
+        _check(
+            "duplicates_dropped",
+            "= duplicates sent (local log)" if exact_duplicates else ">= duplicates sent (lower bound)",
+            expected.duplicates,
+            tables.duplicates,
+            at_least=not exact_duplicates,
+        ),
+        _check(
+            "fraud",
+            "= fraud events sent",
+            sum(expected.fraud.values()),
+            sum(int(row[8]) for row in tables.windows),
+        ),
+    ]
+
+
+def _recorded(
+    settings: Settings,
+    run_id: str,
+    loaded: tuple[Path, RunManifest],
+    tables: _RunTables,
+    archived: int | None,
+    checks: list[Check],
+    differences: list[Difference],
+) -> ReconciliationReport:
+    """The report, after recording the verification in the run catalog."""
+    path, manifest = loaded
     record_verification(
         settings,
         run_id,
         passed=not differences,
-        processed=processed,
-        failed=failed,
-        duplicates_dropped=duplicates,
+        processed=tables.processed,
+        failed=tables.failed,
+        duplicates_dropped=tables.duplicates,
         differences=len(differences),
-        failed_item_codes=failed_codes,
+        failed_item_codes=tables.failed_codes,
     )
     return ReconciliationReport(
         run_id=run_id,
         manifest=path,
         passed=not differences,
-        sent=expected.delivered,
-        processed=processed,
-        failed=failed,
-        duplicates_dropped=duplicates,
-        first_commit_at=first_commit,
-        last_commit_at=last_commit,
+        sent=manifest.totals.delivered,
+        processed=tables.processed,
+        failed=tables.failed,
+        duplicates_dropped=tables.duplicates,
+        first_commit_at=tables.first_commit,
+        last_commit_at=tables.last_commit,
         archived=archived,
         checks=checks,
         differences=differences,
-        failed_item_codes=failed_codes,
+        failed_item_codes=tables.failed_codes,
     )
 
 

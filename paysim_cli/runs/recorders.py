@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from paysim_cli.errors import PaysimError
+from paysim_cli.latency import LatencyHistogram
 from paysim_cli.runs.layout import pipeline_series_file, run_directory, simulate_series_file
 from paysim_cli.runs.series import TimeSeries, write_series
 from paysim_cli.settings import Settings
-from paysim_cli.simulator.latency import LatencyHistogram
 
 if TYPE_CHECKING:
     import numpy as np

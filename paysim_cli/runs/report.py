@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from paysim_cli.errors import PaysimError
+from paysim_cli.latency import LatencyHistogram, LatencySummary
 from paysim_cli.reconcile.verify import ReconciliationReport, load_manifest, verify_run
 from paysim_cli.runs.catalog import show_run
 from paysim_cli.runs.layout import SERIES_DIRECTORY, run_directory
@@ -22,7 +23,6 @@ from paysim_cli.runs.recorders import FAILED_ITEM_PREFIX as FAILED
 from paysim_cli.runs.recorders import LAG_PREFIX
 from paysim_cli.runs.series import TimeSeries, read_series
 from paysim_cli.settings import Settings
-from paysim_cli.simulator.latency import LatencyHistogram, LatencySummary
 
 Verdict = Literal["reconciles", "differs", "not verified"]
 QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}

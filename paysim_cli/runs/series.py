@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from paysim_cli.simulator.latency import BUCKETS, LatencyHistogram
+from paysim_cli.latency import BUCKETS, LatencyHistogram
 
 SERIES_VERSION = 1
 

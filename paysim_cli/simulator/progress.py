@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from paysim_cli.simulator.latency import LatencyHistogram, LatencySummary
+from paysim_cli.latency import LatencyHistogram, LatencySummary
 
 
 @dataclass

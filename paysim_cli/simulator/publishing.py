@@ -20,19 +20,8 @@ from paysim_cli.hub.transport import (
     PublishResult,
     TransientHubError,
 )
+from paysim_cli.retry import RetryPolicy
 from paysim_cli.settings import Settings
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Exponential backoff with full jitter: attempt n waits uniform(0, min(cap, base * 2**n)) seconds."""
-
-    attempts: int = 6
-    base_delay: float = 0.05
-    max_delay: float = 2.0
-
-    def delay(self, attempt: int, jitter: random.Random) -> float:
-        return jitter.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from paysim_cli.hub.targets import HubTarget
 from paysim_cli.simulator.generator import PartitionKeyField
+from paysim_cli.worker_process import Workers
 
-# One cap for every command that starts worker processes (simulate, pipeline run, demo).
-MAX_WORKERS = 32
 # Events older than the pipeline's default max_event_age (7 days) are rejected: no run lasts longer.
 MAX_DURATION_SECONDS = 7 * 86_400
 RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
@@ -24,7 +23,6 @@ RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 Rate = Annotated[float, Field(gt=0, le=1_000_000)]
 Duration = Annotated[float, Field(gt=0, le=MAX_DURATION_SECONDS)]
 Seed = Annotated[int, Field(ge=0, lt=2**63)]
-Workers = Annotated[int, Field(ge=1, le=MAX_WORKERS)]
 
 
 class SimulationRequest(BaseModel):

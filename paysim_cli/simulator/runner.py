@@ -15,13 +15,14 @@ from typing import Protocol
 
 from paysim_cli.errors import PaysimError
 from paysim_cli.hub.transport import EventPublisher, OutgoingEvent
+from paysim_cli.retry import RetryPolicy
 from paysim_cli.runs.manifest import ManifestCounts
 from paysim_cli.runs.recorders import SimulateRecorder
 from paysim_cli.simulator.generator import BLOCK_EVENTS, EventBlock, EventGenerator, PartitionKeyField
 from paysim_cli.simulator.profile import Profile
 from paysim_cli.simulator.profile_store import load_profile
 from paysim_cli.simulator.progress import WorkerProgress
-from paysim_cli.simulator.publishing import RetryPolicy, UndeliveredLog, publish_with_retry
+from paysim_cli.simulator.publishing import UndeliveredLog, publish_with_retry
 from paysim_cli.simulator.schedule import RatePlan, Schedule
 
 # Longest sleep: how often an idle loop looks at Ctrl-C, the profile file and the live view.

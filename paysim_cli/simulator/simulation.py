@@ -18,33 +18,26 @@ from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.hub.targets import HubTarget, default_transport
 from paysim_cli.hub.transport import EventPublisher
 from paysim_cli.interrupts import Interruption, stop_on_signals
+from paysim_cli.latency import LatencySummary
 from paysim_cli.runs.layout import MANIFEST_FILE, PROFILE_FILE, UNDELIVERED_FILE, run_directory
-from paysim_cli.settings import Settings
-from paysim_cli.simulator.capacity import CapacityCheck, check_capacity
-from paysim_cli.simulator.latency import LatencySummary
-from paysim_cli.simulator.manifest import (
+from paysim_cli.runs.manifest import (
     ManifestCounts,
     RunManifest,
     build_manifest,
     profile_reference,
     write_manifest,
 )
+from paysim_cli.settings import Settings
+from paysim_cli.simulator.capacity import CapacityCheck, check_capacity
 from paysim_cli.simulator.profile import Profile
 from paysim_cli.simulator.profile_store import find_profile, load_profile
 from paysim_cli.simulator.progress import RunProgress, WorkerProgress, combine
 from paysim_cli.simulator.publishing import join_worker_files, open_target, worker_file
-from paysim_cli.simulator.request import MAX_WORKERS, SimulationRequest
+from paysim_cli.simulator.request import SimulationRequest
 from paysim_cli.simulator.runner import Clock, MonotonicClock, WorkerPlan, WorkerResult, run_worker
+from paysim_cli.worker_process import MAX_WORKERS
 
-# The run's directory layout is the runs package's; reconcile/verify.py still imports it from here.
-__all__ = [
-    "MANIFEST_FILE",
-    "UNDELIVERED_FILE",
-    "SimulationReport",
-    "SimulationRequest",
-    "run_directory",
-    "run_simulation",
-]
+__all__ = ["SimulationReport", "SimulationRequest", "run_simulation"]
 
 logger = logging.getLogger(__name__)
 # What one simulate worker sends through Event Hubs with room to spare, for choosing workers by rate.

@@ -11,20 +11,18 @@ from pathlib import Path
 import pytest
 from e2e_processes import PAYSIM, Spawn
 
-from paysim_cli import migrations
 from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.settings import Settings
 
 
 @pytest.fixture
-def pipeline_env(state_dir: Path, database_url: str, blob_connection_string: str) -> dict[str, str]:
+def pipeline_env(state_dir: Path, migrated_database_url: str, blob_connection_string: str) -> dict[str, str]:
     """Environment variables for a paysim process on a migrated database, Azurite and a local log."""
-    migrations.upgrade(Settings(database_url=database_url))
     LocalEventLog.create(Settings(state_dir=state_dir).event_log_path, 4).close()
     return {
         **os.environ,
         "PAYSIM_STATE_DIR": str(state_dir),
-        "PAYSIM_DATABASE_URL": database_url,
+        "PAYSIM_DATABASE_URL": migrated_database_url,
         "PAYSIM_BLOB_CONNECTION_STRING": blob_connection_string,
         "PAYSIM_RAW_EVENTS_CONTAINER": f"raw-{uuid.uuid4().hex[:12]}",
     }

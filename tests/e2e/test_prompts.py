@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 from e2e_processes import PAYSIM
 
-from paysim_cli import migrations
 from paysim_cli.errors import ExitCode
-from paysim_cli.settings import Settings
 
 
 def _at_a_terminal(args: list[str], answer: str, env: dict[str, str], cwd: Path) -> tuple[int, str]:
@@ -68,10 +66,9 @@ def test_local_reset_asks_and_only_a_yes_deletes(
 
 
 def test_db_rollback_outside_local_asks_naming_what_it_drops(
-    env: dict[str, str], database_url: str, tmp_path: Path
+    env: dict[str, str], migrated_database_url: str, tmp_path: Path
 ) -> None:
-    migrations.upgrade(Settings(database_url=database_url))
-    (tmp_path / "paysim.toml").write_text(f'[env.staging]\ndatabase_url = "{database_url}"\n')
+    (tmp_path / "paysim.toml").write_text(f'[env.staging]\ndatabase_url = "{migrated_database_url}"\n')
     args = ["--env", "staging", "db", "rollback", "--steps", "1"]
     code, screen = _at_a_terminal(args, "n", env, tmp_path)
     assert code == ExitCode.ABORTED, screen

@@ -116,6 +116,11 @@ class RawEventArchive:
         # Uploads overlap the batch's database statements; a worker thread per concurrent batch is plenty.
         self._uploads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="raw-events")
 
+    @property
+    def container_url(self) -> str:
+        """The container the archive writes to, as the SDK addresses it (with a SAS token if one is used)."""
+        return str(self._container.url)
+
     @classmethod
     def from_config(cls, config: PipelineConfig) -> RawEventArchive:
         from azure.storage.blob import BlobServiceClient

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import signal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from paysim_cli.commands.options import JsonOption
-from paysim_cli.context import app_context
+from paysim_cli.context import AppContext, app_context
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.local.logs import Component
 from paysim_cli.output import printable
@@ -38,8 +38,7 @@ def logs(
     json_output: JsonOption = False,
 ) -> None:
     """Show the end of each local service's log (under the state directory); --follow keeps reading."""
-    from paysim_cli.interrupts import Interrupted, Interruption, stop_on_signals
-    from paysim_cli.local.logs import follow_logs, tail_logs
+    from paysim_cli.local.logs import tail_logs
 
     state = app_context(ctx, json_output)
     if follow and state.output.json_mode:
@@ -61,15 +60,22 @@ def logs(
                 console.out(f"{log.component} | {printable(line)}", highlight=False)
 
     state.output.result({"logs": report}, render)
-    if not follow:
-        return
+    if follow:
+        _follow(state, chosen)
+
+
+def _follow(state: AppContext, components: list[Component]) -> NoReturn:
+    """Print the logs' new lines until a signal stops it: following ends no other way."""
+    from paysim_cli.interrupts import Interrupted, Interruption, stop_on_signals
+    from paysim_cli.local.logs import follow_logs
+
     with stop_on_signals(Interruption()) as interruption:
         follow_logs(
             state.settings,
-            chosen,
+            components,
             lambda component, line: state.output.console.out(
                 f"{component} | {printable(line)}", highlight=False
             ),
             interruption.is_set,
         )
-    raise Interrupted(interruption.signum or signal.SIGINT)  # following ends only by a signal
+    raise Interrupted(interruption.signum or signal.SIGINT)

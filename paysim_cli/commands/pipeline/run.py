@@ -24,7 +24,7 @@ from paysim_cli.commands.options import (
 )
 from paysim_cli.commands.run_report import write_requested_report
 from paysim_cli.context import app_context
-from paysim_cli.output import latencies, plural
+from paysim_cli.output import Output, latencies, plural
 from paysim_cli.pipeline.request import DEFAULT_FUNCTION_NAME, PipelineRequest
 
 if TYPE_CHECKING:
@@ -109,6 +109,7 @@ def run(
 
 
 def _warn_failures(output: Output, report: PipelineReport) -> None:
+    """Failed invocations and restarted workers, on stderr: the run went on, but not cleanly."""
     if report.last_error:
         output.warn(
             f"{plural(report.failed_invocations, 'invocation')} failed; the last: {report.last_error}"

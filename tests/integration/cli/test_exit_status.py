@@ -17,16 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
 import pytest
 from command_lines import cli_command, parse, verbs
 from typer.testing import CliRunner, Result
 
-from paysim_cli import migrations
 from paysim_cli.app import app
 from paysim_cli.errors import ExitCode
 from paysim_cli.hub.local_log import LocalEventLog
-from paysim_cli.local.state import postgres_url
 from paysim_cli.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[3]
@@ -267,17 +264,11 @@ def _function_app(directory: Path, local_settings: dict[str, str]) -> Path:
 def databases(
     world: dict[str, str],
     database_url: str,
-    admin_database_url: str,
+    migrated_database_url: str,
     postgres_port: int,
-    postgres_password: str,
     blob_connection_string: str,
 ) -> dict[str, str]:
     """An empty and a migrated database, a user PostgreSQL refuses, and a run that did not reach them."""
-    name = database_url.rsplit("/", 1)[1] + "_migrated"
-    with psycopg.connect(admin_database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    migrated = postgres_url(postgres_port, postgres_password, name)
-    migrations.upgrade(Settings(database_url=migrated))
     sent = CliRunner().invoke(
         app,
         ["--state-dir", "state", "simulate", "--count", "5", "--run-id", "differs", "--output", "x.ndjson"],
@@ -285,7 +276,7 @@ def databases(
     assert sent.exit_code == 0, sent.output
     return world | {
         "empty": database_url,
-        "migrated": migrated,
+        "migrated": migrated_database_url,
         "bad_user": f"postgresql://nosuchuser@127.0.0.1:{postgres_port}/postgres",
         # Azurite's account with another key: every request's signature is refused.
         "bad_blob": re.sub(r"AccountKey=[^;]+", "AccountKey=d3Jvbmcga2V5", blob_connection_string),

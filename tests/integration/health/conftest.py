@@ -23,13 +23,14 @@ PROFILE = Path(__file__).resolve().parents[3] / "profiles" / "default.yaml"
 
 
 @pytest.fixture
-def stack_settings(settings: Settings, database_url: str, blob_connection_string: str) -> Settings:
+def stack_settings(settings: Settings, migrated_database_url: str, blob_connection_string: str) -> Settings:
     return prepare_stack(
         settings.override(
-            database_url=database_url,
+            database_url=migrated_database_url,
             blob_connection_string=blob_connection_string,
             raw_events_container=f"raw-{uuid.uuid4().hex[:12]}",
-        )
+        ),
+        migrate=False,
     )
 
 

@@ -14,10 +14,12 @@ from paysim_cli.pipeline.host import PipelineHost, PipelineRequest
 from paysim_cli.settings import Settings
 
 
-def prepare_stack(settings: Settings) -> Settings:
-    """The event log created, every migration applied, the raw-events container present."""
+def prepare_stack(settings: Settings, *, migrate: bool = True) -> Settings:
+    """The event log created, every migration applied (unless the database is a migrated copy already),
+    the raw-events container present."""
     LocalEventLog.create(settings.event_log_path, settings.hub_partitions).close()
-    migrations.upgrade(settings)
+    if migrate:
+        migrations.upgrade(settings)
     with container_client(settings, settings.raw_events_container) as container:
         container.create_container()
     return settings

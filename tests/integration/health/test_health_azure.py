@@ -23,7 +23,6 @@ import psycopg
 import pytest
 from azure.core.credentials import AccessToken
 
-from paysim_cli import migrations
 from paysim_cli.health import CheckName, CheckStatus, HealthRequest, run_checks
 from paysim_cli.health.backlog import FUNCTIONS_CHECKPOINT_CONTAINER
 from paysim_cli.hub.amqp.connection import ConnectionPolicy
@@ -232,7 +231,7 @@ def test_plain_http_is_refused_for_anything_but_a_loopback_arm_endpoint(settings
 
 @pytest.fixture
 def eventhub_settings(
-    settings: Settings, database_url: str, blob_connection_string: str
+    settings: Settings, migrated_database_url: str, blob_connection_string: str
 ) -> Iterator[Settings]:
     """Event Hubs through paysim's AMQP endpoint on the test's log; PostgreSQL and Azurite for real."""
     LocalEventLog.create(settings.event_log_path, 4).close()
@@ -251,11 +250,10 @@ def eventhub_settings(
     azure = settings.override(
         env="dev",
         eventhub_connection_string=eventhub_connection_string(port, settings.eventhub_name, None),
-        database_url=database_url,
+        database_url=migrated_database_url,
         blob_connection_string=blob_connection_string,
         consumer_group="function",
     )
-    migrations.upgrade(azure)
     yield azure
     asyncio.run_coroutine_threadsafe(server.close(), loop).result(timeout=10)
     loop.call_soon_threadsafe(loop.stop)

@@ -118,16 +118,17 @@ def test_postgresql_stopped_fails_the_database_check_and_the_others_still_report
 
 
 def test_azurite_stopped_fails_blob_and_wait_healthy_returns_once_it_is_back(
-    settings: Settings, database_url: str, tmp_path: Path
+    settings: Settings, migrated_database_url: str, tmp_path: Path
 ) -> None:
     azurite = Azurite(tmp_path / "azurite")
     state = azurite.start(free_port())
     stack = prepare_stack(
         settings.override(
-            database_url=database_url,
+            database_url=migrated_database_url,
             blob_connection_string=azurite_connection_string(state.port),
             raw_events_container="raw-events",
-        )
+        ),
+        migrate=False,
     )
     try:
         Azurite.stop(state)  # the fault

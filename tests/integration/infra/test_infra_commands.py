@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from cli_results import json_data, json_error
 from typer.testing import Result
 
 from paysim_cli.errors import ExitCode
@@ -38,39 +39,27 @@ def infra(cli: Callable[..., Result], root: Path) -> Infra:
     return invoke
 
 
-def _data(result: Result) -> dict[str, object]:
-    assert result.exit_code == 0, result.stdout + result.stderr
-    data: dict[str, object] = orjson.loads(result.stdout)["data"]
-    return data
-
-
-def _error(result: Result, exit_code: ExitCode) -> dict[str, str]:
-    assert result.exit_code == exit_code, result.stdout + result.stderr
-    error: dict[str, str] = orjson.loads(result.stdout)["error"]
-    return error
-
-
 def _state_resources(root: Path, env: str) -> int:
     state = root / "environments" / env / "terraform.tfstate"
     return len(json.loads(state.read_text())["resources"]) if state.exists() else 0
 
 
 def test_init_plan_up_output_down(infra: Infra, root: Path, state_dir: Path) -> None:
-    init = _data(infra("init", "--env", "dev", "--json"))
+    init = json_data(infra("init", "--env", "dev", "--json"))
     assert init["backend_config"] == str(root / "environments" / "dev" / "backend.hcl")
 
-    plan = _data(infra("plan", "--env", "dev", "--json"))
+    plan = json_data(infra("plan", "--env", "dev", "--json"))
     assert Path(str(plan["plan_file"])).is_file()
     assert plan["summary"]["add"] == 3  # type: ignore[index]
     assert plan["summary"]["by_type"] == [  # type: ignore[index]
         {"type": "terraform_data", "add": 3, "change": 0, "destroy": 0}
     ]
 
-    applied = _data(infra("up", "--env", "dev", "--yes", "--json"))
+    applied = json_data(infra("up", "--env", "dev", "--yes", "--json"))
     assert applied == {"env": "dev", "added": 3, "changed": 0, "destroyed": 0}
     assert _state_resources(root, "dev") == 3
 
-    written = _data(infra("output", "--env", "dev", "--json"))
+    written = json_data(infra("output", "--env", "dev", "--json"))
     profile_path = connection_profile_path(state_dir, "dev")
     assert written["path"] == str(profile_path.resolve())
     assert orjson.loads(profile_path.read_bytes()) == written["profile"]
@@ -81,10 +70,10 @@ def test_init_plan_up_output_down(infra: Infra, root: Path, state_dir: Path) -> 
     )
     assert settings.database_auth == "entra"
 
-    replanned = _data(infra("plan", "--env", "dev", "--json"))
+    replanned = json_data(infra("plan", "--env", "dev", "--json"))
     assert replanned["summary"]["resources"] == []  # type: ignore[index]
 
-    destroyed = _data(infra("down", "--env", "dev", "--yes", "--json"))
+    destroyed = json_data(infra("down", "--env", "dev", "--yes", "--json"))
     assert destroyed == {"env": "dev", "destroyed": 3, "removed_profile": str(profile_path.resolve())}
     assert not profile_path.exists()
     assert _state_resources(root, "dev") == 0
@@ -107,7 +96,7 @@ def test_the_global_env_and_the_terraform_root_setting_work_too(
     environ = {"PAYSIM_TERRAFORM_ROOT": str(root)}
     assert cli("--env", "dev", "infra", "init", env=environ).exit_code == 0
 
-    plan = _data(cli("--env", "dev", "infra", "plan", "--json", env=environ))
+    plan = json_data(cli("--env", "dev", "infra", "plan", "--json", env=environ))
 
     assert plan["env"] == "dev"
 
@@ -149,7 +138,7 @@ def test_up_asks_first_and_applies_nothing_without_a_yes(infra: Infra, root: Pat
 
 def test_up_needs_a_saved_plan(infra: Infra) -> None:
     infra("init", "--env", "dev")
-    error = _error(infra("up", "--env", "dev", "--yes", "--json"), ExitCode.CONFLICT)
+    error = json_error(infra("up", "--env", "dev", "--yes", "--json"), ExitCode.CONFLICT)
 
     assert error["code"] == "no_saved_plan"
     assert error["hint"] == "run `paysim infra plan --env dev` first, and review it"
@@ -161,7 +150,7 @@ def test_up_refuses_a_plan_made_before_the_configuration_changed(infra: Infra, r
     with (root / "modules" / "stack" / "main.tf").open("a", encoding="utf-8") as module:
         module.write('\nresource "terraform_data" "extra" {}\n')
 
-    error = _error(infra("up", "--env", "dev", "--yes", "--json"), ExitCode.CONFLICT)
+    error = json_error(infra("up", "--env", "dev", "--yes", "--json"), ExitCode.CONFLICT)
 
     assert error["code"] == "stale_plan"
     assert "configuration changed" in error["message"]
@@ -176,14 +165,14 @@ def test_up_refuses_a_plan_terraform_finds_stale(infra: Infra, state_dir: Path) 
     infra("up", "--env", "dev", "--yes")
     shutil.copytree(kept, saved, dirs_exist_ok=True)  # the same plan, but the state moved on
 
-    error = _error(infra("up", "--env", "dev", "--yes", "--json"), ExitCode.CONFLICT)
+    error = json_error(infra("up", "--env", "dev", "--yes", "--json"), ExitCode.CONFLICT)
 
     assert error["code"] == "stale_plan"
     assert "state changed" in error["message"]
 
 
 def test_down_needs_yes(infra: Infra) -> None:
-    error = _error(infra("down", "--env", "dev", "--json"), ExitCode.ABORTED)
+    error = json_error(infra("down", "--env", "dev", "--json"), ExitCode.ABORTED)
 
     assert (error["code"], error["hint"]) == ("confirmation_required", "add --yes to confirm")
 
@@ -193,31 +182,33 @@ def test_production_needs_an_extra_flag_to_go_down(infra: Infra, root: Path) -> 
     infra("plan", "--env", "production")
     infra("up", "--env", "production", "--yes")
 
-    error = _error(infra("down", "--env", "production", "--yes", "--json"), ExitCode.ABORTED)
+    error = json_error(infra("down", "--env", "production", "--yes", "--json"), ExitCode.ABORTED)
     assert error["code"] == "production_protected"
     assert "--destroy-production" in error["hint"]
     assert _state_resources(root, "production") == 3
 
-    destroyed = _data(infra("down", "--env", "production", "--yes", "--destroy-production", "--json"))
+    destroyed = json_data(infra("down", "--env", "production", "--yes", "--destroy-production", "--json"))
     assert destroyed["destroyed"] == 3
 
 
 def test_output_before_anything_was_applied(infra: Infra) -> None:
     infra("init", "--env", "dev")
-    error = _error(infra("output", "--env", "dev", "--json"), ExitCode.CONFLICT)
+    error = json_error(infra("output", "--env", "dev", "--json"), ExitCode.CONFLICT)
 
     assert error["code"] == "not_applied"
 
 
 def test_unknown_environment(infra: Infra) -> None:
-    error = _error(infra("plan", "--env", "qa", "--json"), ExitCode.CONFIG)
+    error = json_error(infra("plan", "--env", "qa", "--json"), ExitCode.CONFIG)
 
     assert error["code"] == "unknown_environment"
     assert error["hint"] == "choose one of: broken, dev, production, unauthenticated (--env ENV)"
 
 
 def test_not_a_terraform_root(cli: Callable[..., Result], tmp_path: Path) -> None:
-    error = _error(cli("infra", "plan", "--env", "dev", "--root", str(tmp_path), "--json"), ExitCode.CONFIG)
+    error = json_error(
+        cli("infra", "plan", "--env", "dev", "--root", str(tmp_path), "--json"), ExitCode.CONFIG
+    )
 
     assert error["code"] == "terraform_root_not_found"
 
@@ -225,13 +216,13 @@ def test_not_a_terraform_root(cli: Callable[..., Result], tmp_path: Path) -> Non
 def test_no_terraform_binary(infra: Infra, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
 
-    error = _error(infra("init", "--env", "dev", "--json"), ExitCode.UNAVAILABLE)
+    error = json_error(infra("init", "--env", "dev", "--json"), ExitCode.UNAVAILABLE)
 
     assert error["code"] == "terraform_not_found"
 
 
 def test_not_initialised(infra: Infra) -> None:
-    error = _error(infra("plan", "--env", "dev", "--json"), ExitCode.CONFIG)
+    error = json_error(infra("plan", "--env", "dev", "--json"), ExitCode.CONFIG)
 
     assert (error["code"], error["hint"]) == ("not_initialized", "run `paysim infra init --env dev`")
 
@@ -269,7 +260,7 @@ def test_state_locked(infra: Infra, root: Path, request: pytest.FixtureRequest) 
     infra("up", "--env", "dev", "--yes")
     lock_id = request.getfixturevalue("held_state_lock")
 
-    error = _error(infra("plan", "--env", "dev", "--json"), ExitCode.CONFLICT)
+    error = json_error(infra("plan", "--env", "dev", "--json"), ExitCode.CONFLICT)
 
     assert error["code"] == "state_locked"
     assert error["message"] == "the dev state is locked by ci@runner"
@@ -281,7 +272,7 @@ def test_a_failed_command_reports_terraform_error_with_secrets_masked(infra: Inf
 
     result = infra("plan", "--env", "broken", "--json")
 
-    error = _error(result, ExitCode.EXTERNAL)
+    error = json_error(result, ExitCode.EXTERNAL)
     assert error["code"] == "terraform_failed"
     assert error["message"] == (
         "terraform plan failed (exit 1): Error: Resource precondition failed: "

@@ -4,31 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
 import pytest
+from cli_results import json_data, json_error
 from project_migrations import LATEST, PROJECT_VERSIONS
 
 from paysim_cli.errors import ExitCode
 from paysim_cli.local.processes import free_port
 
 
-def _data(result) -> dict:
-    assert result.exit_code == 0, result.output
-    return orjson.loads(result.stdout)["data"]
-
-
-def _error(result, exit_code: ExitCode) -> dict:
-    assert result.exit_code == exit_code, result.output
-    return orjson.loads(result.stdout)["error"]
-
-
 def test_migrate_rollback_migrate_verify_on_a_fresh_database(cli, database_url: str) -> None:
     url = ("--database-url", database_url)
-    migrated = _data(cli("db", "migrate", "--json", *url))
+    migrated = json_data(cli("db", "migrate", "--json", *url))
     assert [step["version"] for step in migrated["steps"]] == PROJECT_VERSIONS
     assert (migrated["from_version"], migrated["to_version"]) == (0, LATEST)
 
-    rolled_back = _data(cli("db", "rollback", "--to", "0", "--json", *url))
+    rolled_back = json_data(cli("db", "rollback", "--to", "0", "--json", *url))
     assert [step["version"] for step in rolled_back["steps"]] == PROJECT_VERSIONS[::-1]
 
     again = cli("db", "migrate", *url)
@@ -43,16 +33,16 @@ def test_migrate_rollback_migrate_verify_on_a_fresh_database(cli, database_url: 
     status = cli("db", "status", *url)
     assert status.exit_code == 0, status.output
     assert "no drift; 0 pending" in status.stdout
-    assert _data(cli("db", "status", "--json", *url))["current_version"] == LATEST
+    assert json_data(cli("db", "status", "--json", *url))["current_version"] == LATEST
 
 
 def test_database_url_comes_from_the_environment_too(cli, database_url: str) -> None:
     result = cli("db", "status", "--json", env={"PAYSIM_DATABASE_URL": database_url})
-    assert len(_data(result)["pending"]) == len(PROJECT_VERSIONS)
+    assert len(json_data(result)["pending"]) == len(PROJECT_VERSIONS)
 
 
 def test_no_database_and_no_local_stack_is_one_clear_error(cli) -> None:
-    error = _error(cli("db", "status", "--json"), ExitCode.UNAVAILABLE)
+    error = json_error(cli("db", "status", "--json"), ExitCode.UNAVAILABLE)
     assert error == {
         "code": "database_not_configured",
         "message": "no database to connect to: no local stack is running and no database URL is set",
@@ -83,7 +73,7 @@ def test_dry_run_prints_the_sql_and_changes_nothing(cli, database_url: str, quer
 def test_a_failing_migration_exits_1_naming_file_and_line(cli, database_url: str, sql_dir) -> None:
     directory = sql_dir({"0001_typo.up.sql": "-- a typo on line 2\nCREATE TABLEE accounts (id int);\n"})
     result = cli("db", "migrate", "--json", "--sql-dir", str(directory), "--database-url", database_url)
-    error = _error(result, ExitCode.FAILURE)
+    error = json_error(result, ExitCode.FAILURE)
     assert error["code"] == "migration_failed"
     assert error["message"] == 'sql/0001_typo.up.sql:2: syntax error at or near "TABLEE" (SQLSTATE 42601)'
 
@@ -91,7 +81,7 @@ def test_a_failing_migration_exits_1_naming_file_and_line(cli, database_url: str
 def test_drift_is_shown_by_status_and_fails_verify_and_migrate(cli, database_url: str, sql_dir) -> None:
     directory = sql_dir({"0001_accounts.up.sql": "CREATE TABLE accounts (id int);\n"})
     args = ("--sql-dir", str(directory), "--database-url", database_url)
-    _data(cli("db", "migrate", "--json", *args))
+    json_data(cli("db", "migrate", "--json", *args))
     (directory / "0001_accounts.up.sql").write_text("CREATE TABLE accounts (id bigint);\n", encoding="utf-8")
 
     status = cli("db", "status", *args)
@@ -99,14 +89,14 @@ def test_drift_is_shown_by_status_and_fails_verify_and_migrate(cli, database_url
     assert "drift: 0001_accounts: checksum_mismatch: 0001_accounts.up.sql changed after it was applied" in (
         status.stdout
     )
-    assert _error(cli("db", "verify", "--json", *args), ExitCode.DRIFT)["code"] == "schema_drift"
-    assert _error(cli("db", "migrate", "--json", *args), ExitCode.DRIFT)["code"] == "schema_drift"
+    assert json_error(cli("db", "verify", "--json", *args), ExitCode.DRIFT)["code"] == "schema_drift"
+    assert json_error(cli("db", "migrate", "--json", *args), ExitCode.DRIFT)["code"] == "schema_drift"
 
 
 def test_verify_failures_exit_7(cli, database_url: str, query) -> None:
-    _data(cli("db", "migrate", "--json", "--database-url", database_url))
+    json_data(cli("db", "migrate", "--json", "--database-url", database_url))
     query("DROP INDEX failed_items_created_at_idx")
-    error = _error(cli("db", "verify", "--json", "--database-url", database_url), ExitCode.VERIFY_FAILED)
+    error = json_error(cli("db", "verify", "--json", "--database-url", database_url), ExitCode.VERIFY_FAILED)
     assert error["code"] == "verify_failed"
     assert (
         "index failed_items_created_at_idx: missing or invalid (created by 0002_failed_items)"
@@ -116,16 +106,16 @@ def test_verify_failures_exit_7(cli, database_url: str, query) -> None:
 
 def test_rollback_steps_and_its_failure_modes(cli, database_url: str, sql_dir) -> None:
     url = ("--database-url", database_url)
-    _data(cli("db", "migrate", "--to", "2", "--json", *url))
+    json_data(cli("db", "migrate", "--to", "2", "--json", *url))
     assert [
-        step["version"] for step in _data(cli("db", "rollback", "--steps", "1", "--json", *url))["steps"]
+        step["version"] for step in json_data(cli("db", "rollback", "--steps", "1", "--json", *url))["steps"]
     ] == [2]
-    error = _error(cli("db", "rollback", "--json", *url), ExitCode.USAGE)
+    error = json_error(cli("db", "rollback", "--json", *url), ExitCode.USAGE)
     assert error["code"] == "invalid_migration_target"
 
     renamed = sql_dir({"0001_accounts.up.sql": "CREATE TABLE accounts (id int);\n"})
     args = ("--sql-dir", str(renamed), "--database-url", database_url)
-    error = _error(cli("db", "rollback", "--steps", "1", "--json", *args), ExitCode.DRIFT)
+    error = json_error(cli("db", "rollback", "--steps", "1", "--json", *args), ExitCode.DRIFT)
     assert (
         "0001_payment_metrics: renamed (applied as payment_metrics, the file is now 0001_accounts)"
         in (error["message"])
@@ -135,15 +125,15 @@ def test_rollback_steps_and_its_failure_modes(cli, database_url: str, sql_dir) -
 def test_a_missing_down_file_exits_3(cli, database_url: str, sql_dir) -> None:
     directory = sql_dir({"0001_accounts.up.sql": "CREATE TABLE accounts (id int);\n"})
     args = ("--sql-dir", str(directory), "--database-url", database_url)
-    _data(cli("db", "migrate", "--json", *args))
-    error = _error(cli("db", "rollback", "--to", "0", "--json", *args), ExitCode.CONFIG)
+    json_data(cli("db", "migrate", "--json", *args))
+    error = json_error(cli("db", "rollback", "--to", "0", "--json", *args), ExitCode.CONFIG)
     assert error["code"] == "missing_down_migration"
 
 
 def test_misnamed_migration_files_exit_3(cli, database_url: str, sql_dir) -> None:
     directory = sql_dir({"0001_accounts.up.sql": "SELECT 1;\n", "2_Bad-Name.sql": "SELECT 1;\n"})
     result = cli("db", "status", "--json", "--sql-dir", str(directory), "--database-url", database_url)
-    error = _error(result, ExitCode.CONFIG)
+    error = json_error(result, ExitCode.CONFIG)
     assert error["code"] == "invalid_migration_files"
     assert "2_Bad-Name.sql is not named NNNN_snake_name.(up|down|verify).sql" in error["message"]
 
@@ -160,14 +150,14 @@ def test_new_scaffolds_the_next_pair(cli, sql_dir) -> None:
         .read_text(encoding="utf-8")
         .startswith("-- 0002_add_audit_log: ")
     )
-    data = _data(cli("db", "new", "second", "--json", "--sql-dir", str(directory)))
+    data = json_data(cli("db", "new", "second", "--json", "--sql-dir", str(directory)))
     assert data == {
         "version": 3,
         "name": "second",
         "up_file": "sql/0003_second.up.sql",
         "down_file": "sql/0003_second.down.sql",
     }
-    error = _error(cli("db", "new", "Bad Name", "--json", "--sql-dir", str(directory)), ExitCode.USAGE)
+    error = json_error(cli("db", "new", "Bad Name", "--json", "--sql-dir", str(directory)), ExitCode.USAGE)
     assert error["code"] == "invalid_migration_name"
 
 
@@ -181,7 +171,7 @@ def test_entra_authentication_failure_exits_9(cli, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr("azure.identity.DefaultAzureCredential", NoCredential)
     url = "postgresql://paysim_admin@psql-paysim-dev.postgres.database.azure.com:5432/paysim"
     result = cli("db", "status", "--json", env={"PAYSIM_DATABASE_URL": url, "PAYSIM_DATABASE_AUTH": "entra"})
-    error = _error(result, ExitCode.AUTH)
+    error = json_error(result, ExitCode.AUTH)
     assert error["code"] == "database_auth_failed"
     assert "ossrdbms-aad.database.windows.net" in error["message"]
 
@@ -197,7 +187,7 @@ def test_sql_dir_that_does_not_exist_exits_3(cli, database_url: str, tmp_path: P
     result = cli(
         "db", "status", "--json", "--sql-dir", str(tmp_path / "nowhere"), "--database-url", database_url
     )
-    assert _error(result, ExitCode.CONFIG)["code"] == "sql_dir_not_found"
+    assert json_error(result, ExitCode.CONFIG)["code"] == "sql_dir_not_found"
 
 
 def test_human_output_shows_pending_migrations_and_when_there_is_nothing_to_do(

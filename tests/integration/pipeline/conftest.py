@@ -16,8 +16,6 @@ import psycopg
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from paysim_cli.migrations import upgrade
-from paysim_cli.settings import Settings
 from paysim_cli.simulator.generator import EventGenerator
 from paysim_cli.simulator.profile_store import load_profile
 from paysim_pipeline.config import PipelineConfig
@@ -30,21 +28,14 @@ Query = Callable[..., list[tuple[Any, ...]]]
 
 
 @pytest.fixture
-def pipeline_database(settings: Settings, database_url: str) -> str:
-    """A fresh database with every migration applied."""
-    upgrade(settings.override(database_url=database_url))
-    return database_url
-
-
-@pytest.fixture
 def container() -> str:
     return f"raw-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture
-def config(pipeline_database: str, blob_connection_string: str, container: str) -> PipelineConfig:
+def config(migrated_database_url: str, blob_connection_string: str, container: str) -> PipelineConfig:
     return PipelineConfig(
-        database_url=pipeline_database,
+        database_url=migrated_database_url,
         blob_connection_string=blob_connection_string,
         raw_events_container=container,
         blob_attempts=2,
@@ -60,9 +51,9 @@ def processor(config: PipelineConfig) -> Iterator[BatchProcessor]:
 
 
 @pytest.fixture
-def query(pipeline_database: str) -> Query:
+def query(migrated_database_url: str) -> Query:
     def run(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with psycopg.connect(pipeline_database, autocommit=True) as conn:
+        with psycopg.connect(migrated_database_url, autocommit=True) as conn:
             cursor = conn.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
 

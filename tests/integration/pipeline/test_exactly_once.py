@@ -121,7 +121,15 @@ def test_another_consumer_group_replaying_the_partition_adds_nothing(
 
 
 def test_a_worker_killed_between_the_blob_write_and_the_commit_leaves_totals_exact(
-    config, processor, make_batch, generated_bodies, totals, blob_names, pipeline_database, query, tmp_path
+    config,
+    processor,
+    make_batch,
+    generated_bodies,
+    totals,
+    blob_names,
+    migrated_database_url,
+    query,
+    tmp_path,
 ) -> None:
     events = make_batch(generated_bodies(200))
     batch_file = tmp_path / "batch.pickle"
@@ -133,7 +141,7 @@ def test_a_worker_killed_between_the_blob_write_and_the_commit_leaves_totals_exa
         "PAYSIM_BLOB_CONNECTION_STRING": str(config.blob_connection_string),
         "PAYSIM_RAW_EVENTS_CONTAINER": config.raw_events_container,
     }
-    with psycopg.connect(pipeline_database) as blocker:
+    with psycopg.connect(migrated_database_url) as blocker:
         # The worker's upsert waits on this lock, after the blob write and before the commit.
         blocker.execute("LOCK TABLE payment_metrics_5m IN SHARE MODE")
         worker = subprocess.Popen([sys.executable, "-c", WORKER, str(batch_file)], env=environment)

@@ -78,14 +78,14 @@ def test_a_batch_records_processed_duplicates_failed_by_code_duration_and_latenc
 
 
 def test_a_failing_batch_counts_a_batch_failure_and_a_redelivery_below_the_checkpoint_nothing(
-    instrumented, reader, make_batch, generated_bodies, pipeline_database
+    instrumented, reader, make_batch, generated_bodies, migrated_database_url
 ) -> None:
     import psycopg
 
     events = make_batch(generated_bodies(5))
     instrumented.process(events, "1", "$Default")
     instrumented.process(events, "1", "$Default")  # all below the checkpoint: no new points
-    with psycopg.connect(pipeline_database, autocommit=True) as connection:
+    with psycopg.connect(migrated_database_url, autocommit=True) as connection:
         connection.execute("ALTER TABLE run_totals RENAME TO run_totals_gone")
     with pytest.raises(psycopg.errors.UndefinedTable):
         instrumented.process(

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from paysim_cli import migrations
 from paysim_cli.hub.amqp.connection import ConnectionPolicy
 from paysim_cli.hub.amqp.server import AmqpServer, EndpointConfig
 from paysim_cli.hub.local_log import LocalEventLog
@@ -43,17 +42,18 @@ def eventhub_connection_string(settings: Settings) -> Iterator[str]:
 
 @pytest.fixture
 def eventhub_settings(
-    settings: Settings, eventhub_connection_string: str, database_url: str, blob_connection_string: str
+    settings: Settings,
+    eventhub_connection_string: str,
+    migrated_database_url: str,
+    blob_connection_string: str,
 ) -> Settings:
     """Settings as `--env local` resolves them with the stack up: hub, database (migrated) and blob."""
-    migrated = settings.override(
+    return settings.override(
         eventhub_connection_string=eventhub_connection_string,
-        database_url=database_url,
+        database_url=migrated_database_url,
         blob_connection_string=blob_connection_string,
         raw_events_container=f"raw-{uuid.uuid4().hex[:12]}",
     )
-    migrations.upgrade(migrated)
-    return migrated
 
 
 @pytest.fixture

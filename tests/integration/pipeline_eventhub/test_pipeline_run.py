@@ -5,10 +5,10 @@ PostgreSQL: a simulate run sent through the SDK reconciles, and a restart resume
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import orjson
 from azure.eventhub.extensions.checkpointstoreblob import BlobCheckpointStore
+from cli_results import json_data
 from typer.testing import Result
 
 from paysim_cli.errors import ExitCode
@@ -21,16 +21,10 @@ from paysim_cli.settings import Settings
 CliInvoker = Callable[..., Result]
 
 
-def _data(result: Result) -> dict[str, Any]:
-    assert result.exit_code == 0, result.output
-    data: dict[str, Any] = orjson.loads(result.stdout)["data"]
-    return data
-
-
 def test_a_run_sent_through_the_sdk_is_processed_once_and_a_restart_resumes_from_checkpoints(
     cli: CliInvoker, eventhub_settings: Settings, eventhub_env: dict[str, str]
 ) -> None:
-    run = _data(
+    run = json_data(
         cli(
             "simulate",
             "--target",
@@ -48,7 +42,7 @@ def test_a_run_sent_through_the_sdk_is_processed_once_and_a_restart_resumes_from
     assert run["sent"] == 1500, orjson.dumps(run).decode()[:1500]
 
     pipeline = ["pipeline", "run", "--source", "eventhub", "--until-drained", "--json"]
-    report = _data(cli(*pipeline, env=eventhub_env))
+    report = json_data(cli(*pipeline, env=eventhub_env))
     assert (report["source"], report["status"], report["lag"], report["failed_invocations"]) == (
         "eventhub",
         "drained",
@@ -61,7 +55,7 @@ def test_a_run_sent_through_the_sdk_is_processed_once_and_a_restart_resumes_from
     assert timed["run_id"] == run["run_id"]
     assert 0 < timed["latency_ms"]["p50"] <= timed["latency_ms"]["p99"]
 
-    verdict = _data(cli("verify", run["run_id"], "--json", env=eventhub_env))
+    verdict = json_data(cli("verify", run["run_id"], "--json", env=eventhub_env))
     assert verdict["passed"] is True
     assert verdict["processed"] + verdict["failed"] + verdict["duplicates_dropped"] >= run["sent"]
 
@@ -78,7 +72,7 @@ def test_a_run_sent_through_the_sdk_is_processed_once_and_a_restart_resumes_from
     assert checkpoints == {partition: number for partition, number in last.items() if number >= 0}
     assert {row["partition_id"] for row in report["partitions"]} == set(last)
 
-    restarted = _data(cli(*pipeline, "--workers", "1", env=eventhub_env))
+    restarted = json_data(cli(*pipeline, "--workers", "1", env=eventhub_env))
     assert (restarted["status"], restarted["events"], restarted["lag"]) == ("drained", 0, 0)
 
 

@@ -18,9 +18,9 @@ import orjson
 import psutil
 import pytest
 from azure.storage.blob import ContainerClient
+from cli_results import json_data, json_error
 from typer.testing import Result
 
-from paysim_cli import migrations
 from paysim_cli.errors import ExitCode
 from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.hub.operations import describe_hub
@@ -43,12 +43,6 @@ def _wait_for(condition: Callable[[], bool], what: str, limit: float = 60.0) -> 
         time.sleep(0.05)
 
 
-def _json(result: Result, exit_code: int = 0) -> dict[str, Any]:
-    assert result.exit_code == exit_code, result.output
-    document: dict[str, Any] = orjson.loads(result.stdout)
-    return document
-
-
 @pytest.fixture
 def azurite(tmp_path: Path) -> Any:
     service = Azurite(tmp_path / "azurite")
@@ -59,19 +53,18 @@ def azurite(tmp_path: Path) -> Any:
 
 
 def test_an_azurite_crash_leaves_a_gap_that_is_reported_then_repaired(
-    cli: CliInvoker, settings: Settings, state_dir: Path, database_url: str, azurite: Any
+    cli: CliInvoker, settings: Settings, state_dir: Path, migrated_database_url: str, azurite: Any
 ) -> None:
     service, port, states = azurite
     env = {
         **os.environ,
-        "PAYSIM_DATABASE_URL": database_url,
+        "PAYSIM_DATABASE_URL": migrated_database_url,
         "PAYSIM_BLOB_CONNECTION_STRING": azurite_connection_string(port),
         "PAYSIM_RAW_EVENTS_CONTAINER": f"raw-{uuid.uuid4().hex[:12]}",
         # One attempt per write: the archive's own retries (3.5 s) could outlast the outage, and a
         # write failing while Azurite is down must fail its invocation for the test to see it.
         "PAYSIM_BLOB_ATTEMPTS": "1",
     }
-    migrations.upgrade(settings.override(database_url=database_url))
     LocalEventLog.create(settings.event_log_path, settings.hub_partitions).close()
     paysim = [sys.executable, "-m", "paysim_cli", "--state-dir", str(state_dir)]
     pipeline = subprocess.Popen(
@@ -117,17 +110,17 @@ def test_an_azurite_crash_leaves_a_gap_that_is_reported_then_repaired(
     cli_env = {name: env[name] for name in ("PAYSIM_DATABASE_URL", "PAYSIM_BLOB_CONNECTION_STRING")} | {
         "PAYSIM_RAW_EVENTS_CONTAINER": env["PAYSIM_RAW_EVENTS_CONTAINER"]
     }
-    verdict = _json(cli("verify", run["run_id"], "--json", env=cli_env), ExitCode.VERIFY_FAILED)["error"]
+    verdict = json_error(cli("verify", run["run_id"], "--json", env=cli_env), ExitCode.VERIFY_FAILED)
     failed = {check["name"] for check in verdict["report"]["checks"] if not check["passed"]}
     assert failed == {"archive"}  # the tables are exact; only the archive misses events
     assert "`paysim archive repair`" in verdict["hint"]
 
-    gaps = _json(cli("archive", "check", "--deep", "--json", env=cli_env), ExitCode.VERIFY_FAILED)["error"]
+    gaps = json_error(cli("archive", "check", "--deep", "--json", env=cli_env), ExitCode.VERIFY_FAILED)
     missing = gaps["report"]["missing_events"]
     assert 0 < missing == run["sent"] - verdict["report"]["archived"]
     assert gaps["report"]["unrepairable_events"] == 0
 
-    repair = _json(cli("archive", "repair", "--deep", "--json", env=cli_env))["data"]
+    repair = json_data(cli("archive", "repair", "--deep", "--json", env=cli_env))
     assert (repair["events_archived"], repair["after"]["complete"]) == (missing, True)
-    verdict = _json(cli("verify", run["run_id"], "--json", env=cli_env))["data"]
+    verdict = json_data(cli("verify", run["run_id"], "--json", env=cli_env))
     assert (verdict["passed"], verdict["archived"]) == (True, run["sent"])

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import orjson
 import psycopg
+from cli_results import json_data
 from typer.testing import Result
 
-from paysim_cli import migrations
 from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.hub.local_transport import LocalEventPublisher
 from paysim_cli.hub.transport import OutgoingEvent
@@ -27,12 +27,6 @@ from paysim_cli.simulator.profile_store import load_profile
 CliInvoker = Callable[..., Result]
 DIMENSIONS = ("payment_type", "currency", "channel", "status")
 PROFILE = Path(__file__).resolve().parents[3] / "profiles" / "default.yaml"
-
-
-def _data(result: Result) -> dict[str, Any]:
-    assert result.exit_code == 0, result.output
-    document: dict[str, Any] = orjson.loads(result.stdout)
-    return document["data"]
 
 
 def _event(**fields: Any) -> dict[str, Any]:
@@ -78,29 +72,28 @@ def _saturate(database_url: str, document: dict[str, Any]) -> None:
 
 
 def test_poison_on_a_partition_becomes_failed_items_and_the_run_reconciles(
-    cli: CliInvoker, settings: Settings, database_url: str, blob_connection_string: str
+    cli: CliInvoker, settings: Settings, migrated_database_url: str, blob_connection_string: str
 ) -> None:
     env = {
-        "PAYSIM_DATABASE_URL": database_url,
+        "PAYSIM_DATABASE_URL": migrated_database_url,
         "PAYSIM_BLOB_CONNECTION_STRING": blob_connection_string,
         "PAYSIM_RAW_EVENTS_CONTAINER": f"raw-{uuid.uuid4().hex[:12]}",
     }
-    migrations.upgrade(settings.override(database_url=database_url))
-    poison = _poison(database_url)
+    poison = _poison(migrated_database_url)
     with LocalEventLog.create(settings.event_log_path, settings.hub_partitions) as log:
         publisher = LocalEventPublisher(log)
         publisher.publish(
             [OutgoingEvent(body, partition_id="1", properties=props) for body, props, _ in poison.values()]
         )
-    run = _data(cli("simulate", "--count", "1000", "--rate", "20000", "--seed", "3", "--json"))
+    run = json_data(cli("simulate", "--count", "1000", "--rate", "20000", "--seed", "3", "--json"))
 
-    report = _data(cli("pipeline", "run", "--until-drained", "--batch-size", "300", "--json", env=env))
+    report = json_data(cli("pipeline", "run", "--until-drained", "--batch-size", "300", "--json", env=env))
     assert (report["status"], report["events"], report["lag"]) == ("drained", run["sent"] + len(poison), 0)
     assert (report["failed_invocations"], report["retrying"]) == (0, [])
 
-    verdict = _data(cli("verify", run["run_id"], "--json", env=env))
+    verdict = json_data(cli("verify", run["run_id"], "--json", env=env))
     assert verdict["passed"] is True
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(migrated_database_url) as conn:
         failed = conn.execute(
             "SELECT source_sequence_number, error_code, raw_payload FROM failed_items"
             " WHERE source_partition = '1' AND run_id IS NULL ORDER BY 1"

@@ -11,12 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import psycopg
+from cli_results import json_data
 from psycopg import sql
 from typer.testing import Result
 
-from paysim_cli import migrations
 from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.pipeline.host import PipelineHost, PipelineRequest
 from paysim_cli.reconcile.verify import verify_run
@@ -30,29 +29,22 @@ if TYPE_CHECKING:
 CliInvoker = Callable[..., Result]
 
 
-def _data(result: Result) -> dict[str, Any]:
-    assert result.exit_code == 0, result.output
-    document: dict[str, Any] = orjson.loads(result.stdout)
-    return document["data"]
-
-
 def test_a_chaos_run_through_the_hosted_function_reconciles(
-    cli: CliInvoker, settings: Settings, database_url: str, blob_connection_string: str
+    cli: CliInvoker, settings: Settings, migrated_database_url: str, blob_connection_string: str
 ) -> None:
     env = {
-        "PAYSIM_DATABASE_URL": database_url,
+        "PAYSIM_DATABASE_URL": migrated_database_url,
         "PAYSIM_BLOB_CONNECTION_STRING": blob_connection_string,
         "PAYSIM_RAW_EVENTS_CONTAINER": f"raw-{uuid.uuid4().hex[:12]}",
     }
-    migrations.upgrade(settings.override(database_url=database_url))
     LocalEventLog.create(settings.event_log_path, settings.hub_partitions).close()
-    run = _data(
+    run = json_data(
         cli("simulate", "--profile", "chaos", "--count", "4000", "--rate", "20000", "--seed", "11", "--json")
     )
     assert run["injected"]["malformed"] > 0
     assert run["injected"]["duplicates"] > 0
 
-    report = _data(cli("pipeline", "run", "--until-drained", "--batch-size", "300", "--json", env=env))
+    report = json_data(cli("pipeline", "run", "--until-drained", "--batch-size", "300", "--json", env=env))
     assert (report["status"], report["events"], report["lag"], report["failed_invocations"]) == (
         "drained",
         run["sent"],
@@ -63,11 +55,11 @@ def test_a_chaos_run_through_the_hosted_function_reconciles(
     assert (timed["run_id"], timed["events"]) == (run["run_id"], run["sent"])
     assert 0 < timed["latency_ms"]["p50"] <= timed["latency_ms"]["p99"]
 
-    verdict = _data(cli("verify", run["run_id"], "--json", env=env))
+    verdict = json_data(cli("verify", run["run_id"], "--json", env=env))
     assert verdict["passed"] is True
     assert verdict["processed"] + verdict["failed"] + verdict["duplicates_dropped"] == run["sent"]
 
-    clusters = _data(cli("metrics", "cluster", "-k", "2", "--min-events", "5", "--json", env=env))
+    clusters = json_data(cli("metrics", "cluster", "-k", "2", "--min-events", "5", "--json", env=env))
     assert clusters["events"] == verdict["processed"]
     assert clusters["duplicates_skipped"] == verdict["duplicates_dropped"]  # the archive has them all
     assert sum(group["merchants"] for group in clusters["clusters"]) == clusters["merchants"] >= 2
@@ -75,7 +67,7 @@ def test_a_chaos_run_through_the_hosted_function_reconciles(
 
 def test_kill_9_of_workers_at_random_points_keeps_the_totals_exact(
     settings: Settings,
-    database_url: str,
+    migrated_database_url: str,
     admin_database_url: str,
     blob_connection_string: str,
     kill_worker: KillWorker,
@@ -85,13 +77,12 @@ def test_kill_9_of_workers_at_random_points_keeps_the_totals_exact(
     they redeliver batches the database refuses, and while a killed worker is starting again; every
     run reconciles exactly."""
     settings = settings.override(
-        database_url=database_url,
+        database_url=migrated_database_url,
         blob_connection_string=blob_connection_string,
         raw_events_container=f"raw-{uuid.uuid4().hex[:12]}",
     )
-    migrations.upgrade(settings)
     LocalEventLog.create(settings.event_log_path, settings.hub_partitions).close()
-    database = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
+    database = psycopg.conninfo.conninfo_to_dict(migrated_database_url)["dbname"]
     runs: list[SimulationReport] = []
     shuffled = random.Random(5)
     request = PipelineRequest(

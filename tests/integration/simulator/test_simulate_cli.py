@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from cli_results import json_data
 from jsonschema import Draft202012Validator
 from typer.testing import Result
 
@@ -20,12 +21,6 @@ from paysim_cli.simulator.contract import event_schema
 CliInvoker = Callable[..., Result]
 START = "2025-11-28T23:58:00Z"  # runs cross the 00:00 window boundary
 VALIDATOR = Draft202012Validator(event_schema())
-
-
-def _data(result: Result) -> dict[str, Any]:
-    assert result.exit_code == 0, result.output
-    document: dict[str, Any] = orjson.loads(result.stdout)
-    return document["data"]
 
 
 def _recount(path: Path) -> dict[str, Any]:
@@ -86,7 +81,7 @@ def _manifest_windows(manifest: dict[str, Any]) -> dict[tuple[str, ...], tuple[i
 
 def _simulate_to_file(cli: CliInvoker, output: Path, *options: str) -> dict[str, Any]:
     base = ("simulate", "--profile", "chaos", "--seed", "11", "--start-time", START, "--output", str(output))
-    return _data(cli(*base, "--rate", "200000", "--count", "8000", "--json", *options))
+    return json_data(cli(*base, "--rate", "200000", "--count", "8000", "--json", *options))
 
 
 def test_the_manifest_equals_a_recount_of_the_events_written(cli: CliInvoker, tmp_path: Path) -> None:
@@ -134,7 +129,7 @@ def test_same_seed_same_bytes_with_one_or_two_workers(
 
 
 def test_publishes_into_the_local_log(cli: CliInvoker, local_log: LocalEventLog) -> None:
-    report = _data(cli("simulate", "--rate", "20000", "--count", "4000", "--json"))
+    report = json_data(cli("simulate", "--rate", "20000", "--count", "4000", "--json"))
     assert (report["target"], report["sent"], report["failed"]) == ("local", 4000, 0)
     assert report["undelivered"] is None
     held = sum(
@@ -147,7 +142,7 @@ def test_publishes_into_the_local_log(cli: CliInvoker, local_log: LocalEventLog)
 
 
 def test_two_workers_publish_into_the_local_log(cli: CliInvoker, local_log: LocalEventLog) -> None:
-    report = _data(cli("simulate", "--rate", "20000", "--count", "6001", "--workers", "2", "--json"))
+    report = json_data(cli("simulate", "--rate", "20000", "--count", "6001", "--workers", "2", "--json"))
     assert (report["workers"], report["sent"], report["planned"]) == (2, 6001, 6001)
     held = sum(
         local_log.partition_info(p).last_enqueued_sequence_number + 1 for p in local_log.partition_ids()
@@ -210,10 +205,10 @@ def test_a_broken_profile_is_one_error_with_file_line_and_field(cli: CliInvoker,
 
 
 def test_profiles_list_show_validate(cli: CliInvoker) -> None:
-    listed = _data(cli("profiles", "list", "--json"))["profiles"]
+    listed = json_data(cli("profiles", "list", "--json"))["profiles"]
     assert {profile["name"] for profile in listed} >= {"default", "black_friday", "fraud_burst", "chaos"}
     assert all(profile["valid"] for profile in listed)
-    shown = _data(cli("profiles", "show", "chaos", "--json"))
+    shown = json_data(cli("profiles", "show", "chaos", "--json"))
     assert shown["profile"]["faults"]["malformed_rate"] == 0.02
     assert shown["planned_events"] == 120_000
     human = cli("profiles", "show", "black_friday")

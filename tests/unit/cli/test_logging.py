@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from paysim_cli.errors import ExitCode
 from paysim_cli.logs import ExpectedWarnings, configure_logging
 
 
@@ -35,6 +36,8 @@ def test_link_stolen_during_rebalancing_is_debug_detail_not_a_warning() -> None:
 
 def test_verbose_logs_each_step_to_stderr_with_secrets_masked(cli) -> None:
     result = cli("-v", "db", "status", env={"PAYSIM_DATABASE_URL": "postgresql://u:topsecret@127.0.0.1:1/x"})
+    assert result.exit_code == ExitCode.UNAVAILABLE  # nothing listens on port 1
+    assert result.stdout == ""  # logs go to stderr only
     assert "INFO paysim_cli.settings: environment local (from default)" in result.stderr
     assert "DEBUG paysim_cli.settings: setting database_url from env PAYSIM_DATABASE_URL" in result.stderr
     assert "INFO paysim_cli.db: connecting to PostgreSQL postgresql://u:****@127.0.0.1:1/x" in result.stderr
@@ -43,6 +46,7 @@ def test_verbose_logs_each_step_to_stderr_with_secrets_masked(cli) -> None:
 
 def test_without_verbose_only_the_error(cli) -> None:
     result = cli("db", "status", env={"PAYSIM_DATABASE_URL": "postgresql://u@127.0.0.1:1/x"})
+    assert result.exit_code == ExitCode.UNAVAILABLE
     assert result.stderr.splitlines()[0].startswith("error [database_unreachable]")
     assert len(result.stderr.splitlines()) == 2
 

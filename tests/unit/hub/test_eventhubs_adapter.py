@@ -1,11 +1,11 @@
 """The Event Hubs adapter's own logic: batch filling, routing, conversion, positions, error mapping.
 
-No Event Hubs namespace (nor the emulator, which needs Docker) can run here. The SDK's network half is
-replaced by small clients that hand out the SDK's real `EventDataBatch` objects (so the SDK itself
-decides when a batch is full) and deliver real `EventData` objects carrying the annotations the service
-sets. Not exercised: AMQP sessions against a live namespace, the service's own size accounting,
-throttling and retries under load, Entra ID token acquisition, and `receive_batch`'s load balancing.
-The real SDK client is exercised up to its connection attempt (refused) in the last tests.
+Here the SDK's network half is replaced by small clients that hand out the SDK's real `EventDataBatch`
+objects (so the SDK itself decides when a batch is full) and deliver real `EventData` objects carrying
+the annotations the service sets, so each rule of the adapter is tested alone. The whole SDK, AMQP
+sessions, `$cbs` tokens and `receive_batch`'s load balancing included, runs against paysim's own AMQP
+endpoint in tests/integration/amqp and tests/integration/pipeline_eventhub. Not exercised anywhere
+here: a live namespace's own size accounting, throttling under load and Entra ID token acquisition.
 """
 
 from __future__ import annotations

@@ -6,17 +6,14 @@ import uuid
 
 import pytest
 
-from paysim_cli import migrations
 from paysim_cli.settings import Settings
 
 
 @pytest.fixture
-def metrics_settings(settings: Settings, database_url: str, blob_connection_string: str) -> Settings:
+def metrics_settings(settings: Settings, migrated_database_url: str, blob_connection_string: str) -> Settings:
     """Settings on a fresh, migrated database and an empty raw-events container name."""
-    configured = settings.override(
-        database_url=database_url,
+    return settings.override(
+        database_url=migrated_database_url,
         blob_connection_string=blob_connection_string,
         raw_events_container=f"raw-{uuid.uuid4().hex[:12]}",
     )
-    migrations.upgrade(configured)
-    return configured

@@ -73,10 +73,10 @@ def _archive(settings: Settings) -> dict[str, set[str]]:
 
 
 def test_merchants_are_grouped_by_behaviour_and_stored(
-    cli: CliInvoker, metrics_settings: Settings, database_url: str
+    cli: CliInvoker, metrics_settings: Settings, migrated_database_url: str
 ) -> None:
     kinds = _archive(metrics_settings)
-    args = ("metrics", "cluster", *RANGE, "-k", "3", "--database-url", database_url)
+    args = ("metrics", "cluster", *RANGE, "-k", "3", "--database-url", migrated_database_url)
     env = {
         "PAYSIM_BLOB_CONNECTION_STRING": str(metrics_settings.blob_connection_string),
         "PAYSIM_RAW_EVENTS_CONTAINER": metrics_settings.raw_events_container,
@@ -93,7 +93,7 @@ def test_merchants_are_grouped_by_behaviour_and_stored(
     by_size = {group["cluster_id"]: group for group in report["clusters"]}
     assert [group["merchants"] for group in by_size.values()] == [6, 6, 6]
 
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(migrated_database_url) as conn:
         rows = conn.execute("SELECT merchant_id, cluster_id, features FROM merchant_clusters").fetchall()
     members: dict[int, set[str]] = {}
     for merchant, cluster_id, _ in rows:
@@ -112,7 +112,7 @@ def test_merchants_are_grouped_by_behaviour_and_stored(
     again = cli(*args, env=env)
     assert again.exit_code == 0, again.output
     assert "18 merchants, 344 events" in again.stdout
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(migrated_database_url) as conn:
         runs = conn.execute(
             "SELECT count(DISTINCT run_at), count(DISTINCT (merchant_id, cluster_id)) FROM merchant_clusters"
         ).fetchone()

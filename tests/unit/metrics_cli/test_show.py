@@ -48,10 +48,12 @@ def _insert(database_url: str) -> None:
 
 
 def test_the_latest_windows_largest_first_and_the_top_dynamic_metrics(
-    cli: CliInvoker, metrics_settings: Settings, database_url: str
+    cli: CliInvoker, metrics_settings: Settings, migrated_database_url: str
 ) -> None:
-    _insert(database_url)
-    result = cli("metrics", "show", "--limit", "3", "--top", "1", "--database-url", database_url, "--json")
+    _insert(migrated_database_url)
+    result = cli(
+        "metrics", "show", "--limit", "3", "--top", "1", "--database-url", migrated_database_url, "--json"
+    )
     assert result.exit_code == 0, result.output
     report = orjson.loads(result.stdout)["data"]
     assert [(row["window_start"], row["payment_type"], row["event_count"]) for row in report["windows"]] == [
@@ -66,7 +68,7 @@ def test_the_latest_windows_largest_first_and_the_top_dynamic_metrics(
         ("high_value_count", {"currency": "JPY", "payment_type": "wire"}, 1.0),
     ]
 
-    human = cli("metrics", "show", "--database-url", database_url)
+    human = cli("metrics", "show", "--database-url", migrated_database_url)
     assert human.exit_code == 0, human.output
     assert "60.15 USD" in human.stdout  # minor units shown in the currency's major unit
     assert "7,000,000 JPY" in human.stdout
@@ -74,7 +76,7 @@ def test_the_latest_windows_largest_first_and_the_top_dynamic_metrics(
     assert "merchant_category=5812" in human.stdout
 
 
-def test_an_empty_pipeline(cli: CliInvoker, metrics_settings: Settings, database_url: str) -> None:
-    result = cli("metrics", "show", "--database-url", database_url)
+def test_an_empty_pipeline(cli: CliInvoker, metrics_settings: Settings, migrated_database_url: str) -> None:
+    result = cli("metrics", "show", "--database-url", migrated_database_url)
     assert result.exit_code == 0, result.output
     assert "no metrics yet" in result.stdout

@@ -54,7 +54,7 @@ def test_the_blob_archive_uses_the_account_url_with_an_identity() -> None:
     )
     archive = RawEventArchive.from_config(config)
     try:
-        assert archive._container.url == "https://stpaysim.blob.core.windows.net/raw-events"
+        assert archive.container_url == "https://stpaysim.blob.core.windows.net/raw-events"
     finally:
         archive.close()
 

@@ -6,9 +6,9 @@ import io
 
 from paysim_cli.commands.pipeline.live import host_view
 from paysim_cli.hub.lag import PartitionLag
+from paysim_cli.latency import LatencySummary
 from paysim_cli.output import Output
 from paysim_cli.pipeline.host import HostProgress
-from paysim_cli.simulator.latency import LatencySummary
 
 
 def _progress(elapsed: float, lag: int) -> HostProgress:

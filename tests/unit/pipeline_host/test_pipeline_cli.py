@@ -9,10 +9,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 import pytest
+from cli_results import json_data
 from typer.testing import Result
 
 from paysim_cli.errors import ExitCode, PaysimError
@@ -45,12 +46,6 @@ def _run(cli: CliInvoker, fixture_app: Path, *options: str, env: dict[str, str] 
         *options,
         env=APP_ENV | (env or {}),
     )
-
-
-def _data(result: Result) -> dict[str, Any]:
-    assert result.exit_code == 0, result.output
-    document: dict[str, Any] = orjson.loads(result.stdout)
-    return document["data"]
 
 
 def test_two_workers_share_the_partitions_and_deliver_each_event_once(
@@ -121,7 +116,7 @@ def test_a_failing_batch_is_redelivered_and_reported(
 def test_an_empty_hub_drains_at_once(
     cli: CliInvoker, fixture_app: Path, host_settings: Settings, recording: Recording
 ) -> None:
-    report = _data(_run(cli, fixture_app, "--workers", "1", "--until-drained", "--json"))
+    report = json_data(_run(cli, fixture_app, "--workers", "1", "--until-drained", "--json"))
     assert (report["status"], report["events"], report["throughput"], report["runs"]) == (
         "drained",
         0,

@@ -12,7 +12,6 @@ import psycopg
 import pytest
 from azure.storage.blob import ContainerClient
 
-from paysim_cli import migrations
 from paysim_cli.runs.layout import MANIFEST_FILE, run_directory
 from paysim_cli.runs.manifest import (
     ManifestTotals,
@@ -43,16 +42,14 @@ def archive_container() -> str:
 
 @pytest.fixture
 def db_settings(
-    settings: Settings, database_url: str, blob_connection_string: str, archive_container: str
+    settings: Settings, migrated_database_url: str, blob_connection_string: str, archive_container: str
 ) -> Settings:
     """Settings on a fresh database with the pipeline's schema, and a raw-events container of its own."""
-    migrated = settings.override(
-        database_url=database_url,
+    return settings.override(
+        database_url=migrated_database_url,
         blob_connection_string=blob_connection_string,
         raw_events_container=archive_container,
     )
-    migrations.upgrade(migrated)
-    return migrated
 
 
 @pytest.fixture
@@ -149,7 +146,7 @@ Rows = Callable[..., None]
 
 
 @pytest.fixture
-def pipeline_rows(database_url: str, db_settings: Settings) -> Rows:
+def pipeline_rows(migrated_database_url: str, db_settings: Settings) -> Rows:
     """Writes the run's rows as the pipeline would: totals, windows (fraud in the first), failed items."""
 
     def write(
@@ -162,7 +159,7 @@ def pipeline_rows(database_url: str, db_settings: Settings) -> Rows:
     ) -> None:
         if archived:
             _archive(db_settings, archived)
-        with psycopg.connect(database_url) as conn:
+        with psycopg.connect(migrated_database_url) as conn:
             conn.execute(
                 "INSERT INTO run_totals VALUES (%s, %s, %s, %s, now(), now())",
                 (RUN_ID, processed, duplicates, failed),

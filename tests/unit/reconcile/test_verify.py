@@ -34,14 +34,14 @@ def _differences(settings: Settings) -> list[tuple[str, str, int, int]]:
 def test_an_exact_run_reconciles(
     cli: CliInvoker,
     db_settings: Settings,
-    database_url: str,
+    migrated_database_url: str,
     write_run: WriteManifest,
     pipeline_rows: Rows,
     archive_env: dict[str, str],
 ) -> None:
     write_run()
     pipeline_rows()
-    result = cli("verify", RUN_ID, "--database-url", database_url, "--json", env=archive_env)
+    result = cli("verify", RUN_ID, "--database-url", migrated_database_url, "--json", env=archive_env)
     assert result.exit_code == 0, result.output
     report: dict[str, Any] = orjson.loads(result.stdout)["data"]
     assert report["passed"] is True
@@ -60,7 +60,7 @@ def test_an_exact_run_reconciles(
         "archive": (9, 9),
     }
     assert report["archived"] == 9
-    human = cli("verify", RUN_ID, "--database-url", database_url, env=archive_env)
+    human = cli("verify", RUN_ID, "--database-url", migrated_database_url, env=archive_env)
     assert human.exit_code == 0
     assert "reconciles exactly" in human.stdout
 
@@ -114,12 +114,12 @@ def test_every_window_difference_is_listed(
 def test_a_run_the_pipeline_has_not_seen(
     cli: CliInvoker,
     db_settings: Settings,
-    database_url: str,
+    migrated_database_url: str,
     write_run: WriteManifest,
     archive_env: dict[str, str],
 ) -> None:
     write_run()
-    result = cli("verify", RUN_ID, "--database-url", database_url, "--json", env=archive_env)
+    result = cli("verify", RUN_ID, "--database-url", migrated_database_url, "--json", env=archive_env)
     assert result.exit_code == ExitCode.VERIFY_FAILED
     error = orjson.loads(result.stdout)["error"]
     assert error["code"] == "reconciliation_failed"
@@ -130,18 +130,18 @@ def test_a_run_the_pipeline_has_not_seen(
     assert len(error["report"]["differences"]) == 8
     assert error["report"]["first_commit_at"] is None
     assert "`paysim archive repair`" in error["hint"]
-    human = cli("verify", RUN_ID, "--database-url", database_url, env=archive_env)
+    human = cli("verify", RUN_ID, "--database-url", migrated_database_url, env=archive_env)
     assert human.exit_code == ExitCode.VERIFY_FAILED
     assert "8 differences" in human.stdout
     assert "error [reconciliation_failed]" in human.stderr
 
 
 def test_a_long_difference_list_is_cut_for_people(
-    cli: CliInvoker, db_settings: Settings, database_url: str, write_run: WriteManifest
+    cli: CliInvoker, db_settings: Settings, migrated_database_url: str, write_run: WriteManifest
 ) -> None:
     cells = [(WINDOW, "card", "USD", f"{mcc:04d}", "pos", "approved", 1, 100) for mcc in range(25)]
     write_run(cells=cells)
-    human = cli("verify", RUN_ID, "--database-url", database_url, "--no-archive")
+    human = cli("verify", RUN_ID, "--database-url", migrated_database_url, "--no-archive")
     assert "... and 9 more (--json lists them all)" in human.stdout
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paysim_cli.latency import LatencyHistogram
 from paysim_cli.pipeline.consumer import ConsumerStats
 from paysim_cli.pipeline.host import PartitionLag
 from paysim_cli.runs.layout import run_directory
@@ -13,7 +14,6 @@ from paysim_cli.runs.recorders import HostRecorder, SimulateRecorder
 from paysim_cli.runs.series import read_series
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.generator import EventKind
-from paysim_cli.simulator.latency import LatencyHistogram
 
 
 def _stats(worker: int, events: int, latencies: list[float], run_id: str = "run-1") -> ConsumerStats:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from paysim_cli.latency import LatencyHistogram
 from paysim_cli.runs.series import TimeSeries, read_series, write_series
-from paysim_cli.simulator.latency import LatencyHistogram
 
 
 def _record(series: TimeSeries, second: int, latencies: np.ndarray) -> None:

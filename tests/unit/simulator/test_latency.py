@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paysim_cli.simulator.latency import LatencyHistogram
+from paysim_cli.latency import LatencyHistogram
 
 
 def test_percentiles_within_one_percent() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 from paysim_cli.commands.simulate.live import live_view
+from paysim_cli.latency import LatencySummary
 from paysim_cli.output import Output
-from paysim_cli.simulator.latency import LatencySummary
 from paysim_cli.simulator.progress import RunProgress
 
 

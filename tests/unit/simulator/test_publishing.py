@@ -10,9 +10,9 @@ import orjson
 import pytest
 
 from paysim_cli.hub.transport import HubError, OutgoingEvent, PublishResult, TransientHubError
+from paysim_cli.retry import RetryPolicy
 from paysim_cli.simulator.publishing import (
     NdjsonFilePublisher,
-    RetryPolicy,
     UndeliveredLog,
     join_worker_files,
     publish_with_retry,

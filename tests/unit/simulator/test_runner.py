@@ -11,8 +11,9 @@ import orjson
 import pytest
 
 from paysim_cli.hub.transport import HubError, OutgoingEvent, PublishResult, TransientHubError
+from paysim_cli.retry import RetryPolicy
 from paysim_cli.simulator.progress import WorkerProgress
-from paysim_cli.simulator.publishing import NdjsonFilePublisher, RetryPolicy
+from paysim_cli.simulator.publishing import NdjsonFilePublisher
 from paysim_cli.simulator.runner import WorkerPlan, run_worker
 
 ProfileFile = Callable[..., Path]

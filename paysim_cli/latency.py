@@ -1,4 +1,5 @@
-"""Publish latency, from each event's intended send time to its acknowledgement, as a mergeable histogram."""
+"""Latency as a mergeable histogram: the simulator's publish latency (intended send time to
+acknowledgement) and the pipeline's end-to-end latency (intended send time to commit)."""
 
 from __future__ import annotations
 
