@@ -19,6 +19,7 @@ from paysim_cli.commands import (
     db,
     demo,
     dlq,
+    function,
     health,
     hub,
     infra,
@@ -219,6 +220,7 @@ app.add_typer(metrics.app, name="metrics")
 verb(app, "demo", demo.demo, *demo.EXAMPLES)
 verb(app, "health", health.health, *health.EXAMPLES)
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(function.app, name="function")
 
 
 def _print_version(value: bool) -> None:

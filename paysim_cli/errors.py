@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     AUTH = 9
     ABORTED = 10
     UNHEALTHY = 11
+    ROLLED_BACK = 12
     INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
     BROKEN_PIPE = 141  # 128 + SIGPIPE: stdout closed early (`| head`), as coreutils end
     TERMINATED = 143  # 128 + SIGTERM: `timeout`, CI cancelling a job, `kill`

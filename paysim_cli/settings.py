@@ -42,6 +42,9 @@ class HealthThresholds(BaseModel):
     connections_fail_percent: float = Field(95.0, ge=0, le=100)
     canary_warn_seconds: float = Field(5.0, gt=0, description="a canary's publish-to-commit time")
     canary_timeout_seconds: float = Field(30.0, gt=0, description="a canary not committed by then fails")
+    worker_stale_seconds: float = Field(
+        3.0, gt=0, description="a local worker whose leases were not renewed for longer is stale"
+    )
     lag_sample_seconds: float = Field(0.25, ge=0, le=10, description="between the two lag samples")
     check_timeout_seconds: float = Field(5.0, gt=0, description="a check still running then is unknown")
 
@@ -73,6 +76,12 @@ class Settings(BaseModel):
     resource_group: str | None = Field(None, description="resource group that holds the environment")
     function_app_name: str | None = Field(None, description="Function App that runs the pipeline")
     arm_endpoint: str = Field("https://management.azure.com", description="Azure Resource Manager endpoint")
+    kudu_endpoint: str | None = Field(
+        None, description="the Function App's Kudu (SCM) site; read from the app through ARM when unset"
+    )
+    releases_container: str = Field(
+        "function-releases", description="container of the releases store (`paysim function releases`)"
+    )
     health: HealthThresholds = Field(
         default_factory=HealthThresholds, description="`paysim health` thresholds ([env.NAME.health])"
     )

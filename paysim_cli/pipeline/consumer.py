@@ -26,6 +26,7 @@ from paysim_cli.latency import LatencyHistogram
 from paysim_cli.pipeline.invocation import PartitionContext, invoke
 from paysim_cli.pipeline.leases import CLAIM_INTERVAL_SECONDS, LEASE_SECONDS
 from paysim_cli.pipeline.loader import HostedFunction
+from paysim_cli.pipeline.release import ReleaseTracker
 from paysim_cli.retry import RetryPolicy
 from paysim_cli.settings import Settings
 
@@ -54,6 +55,9 @@ class ConsumerPlan:
     # The worker's lease owner in the local log: a restarted worker keeps its predecessor's, so it takes
     # the partitions back at once instead of waiting for their leases to expire.
     owner_id: str | None = None
+    # Run the active release (`paysim function deploy --env local`), switching when it changes, instead
+    # of function_dir alone.
+    follow_releases: bool = False
 
 
 @dataclass
@@ -85,6 +89,7 @@ class ConsumerStats:
     # The last sequence number delivered, per partition (the Event Hubs source's drain check uses it).
     delivered: dict[str, int] = field(default_factory=dict)
     retrying: dict[str, PartitionRetry] = field(default_factory=dict)
+    release: str | None = None  # the release it runs (None: function_dir, or the working tree)
 
 
 def retrying_partitions(stats: Iterable[ConsumerStats]) -> list[PartitionRetry]:
@@ -95,7 +100,7 @@ def retrying_partitions(stats: Iterable[ConsumerStats]) -> list[PartitionRetry]:
 
 def run_consumer(
     plan: ConsumerPlan,
-    function: HostedFunction,
+    function: HostedFunction | ReleaseTracker,
     *,
     should_stop: Callable[[], bool],
     sleep: Callable[[float], object] = time.sleep,
@@ -127,7 +132,7 @@ class _ConsumerLoop:
     def __init__(
         self,
         plan: ConsumerPlan,
-        function: HostedFunction,
+        function: HostedFunction | ReleaseTracker,
         consumer: LocalEventConsumer,
         should_stop: Callable[[], bool],
         sleep: Callable[[float], object],
@@ -149,7 +154,9 @@ class _ConsumerLoop:
         return self._stats
 
     def _keep_up(self) -> None:
-        """Renew the leases (and rebalance) and report, each when it is due, retrying or not."""
+        """Renew the leases (and rebalance) and report, each when it is due, retrying or not; follow the
+        active release while idle too."""
+        self._delivery.current()
         now = time.monotonic()
         if now >= self._next_claim:
             self._owned = self._stats.partitions = self._consumer.claim_partitions(self._plan.lease_seconds)
@@ -231,9 +238,22 @@ class BatchDelivery:
     when an invocation returned, and delivers a failed batch again after `backoff(attempt)`.
     """
 
-    def __init__(self, plan: ConsumerPlan, function: HostedFunction, stats: ConsumerStats) -> None:
-        self._plan, self._function, self._stats = plan, function, stats
+    def __init__(
+        self, plan: ConsumerPlan, function: HostedFunction | ReleaseTracker, stats: ConsumerStats
+    ) -> None:
+        self._plan, self._stats = plan, stats
+        self._release = function if isinstance(function, ReleaseTracker) else None
+        self._function = function.current() if isinstance(function, ReleaseTracker) else function
         self._jitter = random.Random(plan.worker)
+
+    def current(self) -> HostedFunction:
+        """The function to invoke now: with a release tracker, the active release's, which changes only
+        here, between invocations (a failed batch's next attempt runs the code active by then)."""
+        if self._release is not None:
+            self._function = self._release.current()
+            status = self._release.status
+            self._stats.release = None if status is None else status.release
+        return self._function
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before delivering a batch again after its `attempt`-th failure (from 0)."""
@@ -244,11 +264,17 @@ class BatchDelivery:
         stats = self._stats
         if stats.first_batch_at is None:
             stats.first_batch_at = time.time()
+        function = self.current()
         try:
-            invoke(self._function, events, context)
+            invoke(function, events, context)
         except Exception as error:  # noqa: BLE001 - as in the Functions host, any exception fails the invocation
-            self._failed(context.partition_id, events, f"{type(error).__name__}: {error}")
+            failure = f"{type(error).__name__}: {error}"
+            self._failed(context.partition_id, events, failure)
+            if self._release is not None:
+                self._release.record(len(events), failure)
             return False
+        if self._release is not None:
+            self._release.record(len(events), None)
         stats.retrying.pop(context.partition_id, None)
         stats.last_commit_at = time.time()
         stats.events += len(events)

@@ -32,6 +32,7 @@ from paysim_cli.hub.eventhubs import create_client, hub_error_from, mapped_error
 from paysim_cli.pipeline.consumer import PROGRESS_INTERVAL_SECONDS, BatchDelivery, ConsumerPlan, ConsumerStats
 from paysim_cli.pipeline.invocation import PartitionContext
 from paysim_cli.pipeline.loader import HostedFunction
+from paysim_cli.pipeline.release import ReleaseTracker
 from paysim_cli.settings import Settings
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def assigned_partitions(partition_ids: list[str], worker: int, workers: int) -> 
 
 def run_eventhub_consumer(
     plan: ConsumerPlan,
-    function: HostedFunction,
+    function: HostedFunction | ReleaseTracker,
     *,
     should_stop: Callable[[], bool],
     sleep: Callable[[float], object] = time.sleep,
@@ -113,7 +114,7 @@ class _EventHubLoop:
     def __init__(
         self,
         plan: ConsumerPlan,
-        function: HostedFunction,
+        function: HostedFunction | ReleaseTracker,
         client: EventHubConsumerClient,
         should_stop: Callable[[], bool],
         sleep: Callable[[float], object],

@@ -37,7 +37,8 @@ from paysim_cli.pipeline.consumer import (
     retrying_partitions,
     run_consumer,
 )
-from paysim_cli.pipeline.loader import DEFAULT_FUNCTION_DIR, app_settings, load_function, script_path
+from paysim_cli.pipeline.loader import DEFAULT_FUNCTION_DIR, app_settings, script_path
+from paysim_cli.pipeline.release import ReleaseTracker, describe, read_active, release_dir
 from paysim_cli.pipeline.request import PipelineRequest
 from paysim_cli.runs.recorders import HostRecorder
 from paysim_cli.secrets import mask_secrets
@@ -127,6 +128,8 @@ class PipelineReport(BaseModel):
     retrying: list[PartitionRetry] = Field(default_factory=list)  # still failing when the host stopped
     restarts: int = 0
     last_crash: str | None = None
+    hosting: str = ""  # what the host ran when it started: a release, or the working tree
+    releases: list[str] = Field(default_factory=list)  # the releases the live workers ran at the end
 
 
 class PipelineHost:
@@ -144,9 +147,12 @@ class PipelineHost:
         self.settings, self.request = settings, request
         self.function_dir = request.function_dir or DEFAULT_FUNCTION_DIR
         self.consumer_group = request.consumer_group or settings.consumer_group
+        self.follows_releases = follows_releases(request)
+        active = read_active(settings.state_dir) if self.follows_releases else None
+        self.hosting = hosting(settings, request)
         # Fail before spawning anything: no app, no database or blob settings, no hub.
-        script_path(self.function_dir)
-        if self.function_dir == DEFAULT_FUNCTION_DIR:
+        script_path(self.function_dir if active is None else release_dir(settings.state_dir, active.version))
+        if request.function_dir is None:
             require_migrated(settings)  # the project's app writes paysim's tables; a test app may not
         app_settings(settings, self.consumer_group)
         self._eventhub_lag: EventHubLag | None = None
@@ -170,6 +176,7 @@ class PipelineHost:
                 source=request.source,
                 workers=request.workers,
                 owner_id=f"paysim-host-{host_id}-{worker}",
+                follow_releases=self.follows_releases,
             )
             for worker in range(request.workers)
         ]
@@ -411,7 +418,26 @@ class PipelineHost:
             retrying=progress.retrying,
             restarts=progress.restarts,
             last_crash=progress.last_crash,
+            hosting=self.hosting,
+            releases=_final_releases(stats),
         )
+
+
+def _final_releases(stats: list[ConsumerStats]) -> list[str]:
+    """The releases the workers ran last: each worker's latest process counts (stats are in order)."""
+    last = {item.worker: item.release for item in stats}
+    return sorted({release for release in last.values() if release is not None})
+
+
+def follows_releases(request: PipelineRequest) -> bool:
+    """With no --function-dir nor --development the workers run the active release, and follow it."""
+    return request.function_dir is None and not request.development
+
+
+def hosting(settings: Settings, request: PipelineRequest) -> str:
+    """What the host runs now, in words: a release, the working tree's function/, or the given app."""
+    active = read_active(settings.state_dir) if follows_releases(request) else None
+    return describe(active, development=request.development, function_dir=request.function_dir)
 
 
 def _merged(stats: list[ConsumerStats], run_id: str | None) -> LatencyHistogram:
@@ -429,9 +455,14 @@ def run_pipeline(
     request: PipelineRequest,
     *,
     on_progress: Callable[[HostProgress], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
 ) -> PipelineReport:
-    """Host the function until SIGINT/SIGTERM or, with `until_drained`, until the group has caught up."""
+    """Host the function until SIGINT/SIGTERM or, with `until_drained`, until the group has caught up.
+
+    `on_start` hears what the host runs (a release, the working tree), once the workers are started."""
     with stop_on_signals(Interruption()) as interrupted, PipelineHost(settings, request) as host:
+        if on_start is not None:
+            on_start(f"hosting {host.hosting}")
         status = host.run_until(
             until_drained=request.until_drained, should_stop=interrupted.is_set, on_progress=on_progress
         )
@@ -447,7 +478,13 @@ def _consumer_main(channel: WorkerChannel, plan: ConsumerPlan) -> None:
     """A worker process: export the app settings, load the function, consume until told to stop."""
     configure_worker_logging(f"pipeline worker {plan.worker}")
     os.environ.update(app_settings(plan.settings, plan.consumer_group))
-    function = load_function(plan.function_dir, plan.function_name)
+    tracker = ReleaseTracker(
+        plan.settings.state_dir,
+        plan.function_name,
+        worker=plan.worker,
+        function_dir=None if plan.follow_releases else plan.function_dir,
+    )
+    tracker.current()  # loads the app: a failure here is the worker's, before it is ready
     channel.post("ready")
     if plan.source is HubTarget.EVENTHUB:
         from paysim_cli.pipeline.eventhub_source import run_eventhub_consumer
@@ -455,11 +492,14 @@ def _consumer_main(channel: WorkerChannel, plan: ConsumerPlan) -> None:
         consume = run_eventhub_consumer
     else:
         consume = run_consumer
-    stats = consume(
-        plan,
-        function,
-        should_stop=channel.should_stop,
-        sleep=channel.sleep,
-        on_progress=lambda progress: channel.post("progress", progress),
-    )
+    try:
+        stats = consume(
+            plan,
+            tracker,
+            should_stop=channel.should_stop,
+            sleep=channel.sleep,
+            on_progress=lambda progress: channel.post("progress", progress),
+        )
+    finally:
+        tracker.close()
     channel.post("result", stats)

@@ -47,6 +47,23 @@ def script_path(function_dir: Path) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class RegisteredFunction:
+    """A function the app registers, as the worker indexes it: its name and its trigger's binding type."""
+
+    name: str
+    trigger: str | None
+
+
+def registered_functions(function_dir: Path) -> list[RegisteredFunction]:
+    """Every function the app in `function_dir` registers, sorted by name (none is a valid answer)."""
+    functions = _indexed_functions(script_path(function_dir))
+    return [
+        RegisteredFunction(name, None if trigger is None else str(trigger.get_binding_name()))
+        for name, trigger in sorted((name, function.get_trigger()) for name, function in functions.items())
+    ]
+
+
 def load_function(function_dir: Path, function_name: str) -> HostedFunction:
     """Import the app in `function_dir` and return its Event Hub function `function_name`.
 
@@ -54,21 +71,7 @@ def load_function(function_dir: Path, function_name: str) -> HostedFunction:
     this host delivers, as the Functions host does for such a trigger.
     """
     path = script_path(function_dir)
-    module = _import_app(path)
-    apps = [value for value in vars(module).values() if _is_function_app(value)]
-    if len(apps) != 1:
-        raise PaysimError(
-            "function_app_invalid",
-            f"{path} defines {len(apps)} FunctionApp objects; the Python worker needs exactly one",
-            "define one `app = func.FunctionApp()` and register blueprints on it",
-            exit_code=ExitCode.CONFIG,
-        )
-    # get_functions() warns on the root logger that auth levels apply to HTTP functions only.
-    logging.disable(logging.WARNING)
-    try:
-        functions = {function.get_function_name(): function for function in apps[0].get_functions()}
-    finally:
-        logging.disable(logging.NOTSET)
+    functions = _indexed_functions(path)
     function = functions.get(function_name)
     if function is None:
         raise PaysimError(
@@ -99,9 +102,30 @@ def load_function(function_dir: Path, function_name: str) -> HostedFunction:
     return HostedFunction(function_name, trigger.name, function.get_user_function())
 
 
+def _indexed_functions(path: Path) -> dict[str, Any]:
+    """Import the app at `path` and index its one FunctionApp's functions by name, as the worker does."""
+    module = _import_app(path)
+    apps = [value for value in vars(module).values() if _is_function_app(value)]
+    if len(apps) != 1:
+        raise PaysimError(
+            "function_app_invalid",
+            f"{path} defines {len(apps)} FunctionApp objects; the Python worker needs exactly one",
+            "define one `app = func.FunctionApp()` and register blueprints on it",
+            exit_code=ExitCode.CONFIG,
+        )
+    # get_functions() warns on the root logger that auth levels apply to HTTP functions only.
+    logging.disable(logging.WARNING)
+    try:
+        return {function.get_function_name(): function for function in apps[0].get_functions()}
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 def _import_app(path: Path) -> Any:
-    """Import `function_app` from `path`, replacing any app imported before (another directory's)."""
+    """Import `function_app` from `path`, replacing any app imported before (another directory's) and
+    any other copy of a module the app provides, so the app runs its own `paysim_pipeline`."""
     directory = str(path.parent)
+    _forget_other_copies(path.parent)
     if directory not in sys.path:
         sys.path.insert(0, directory)
     spec = importlib.util.spec_from_file_location(path.stem, path)
@@ -120,6 +144,54 @@ def _import_app(path: Path) -> Any:
             exit_code=ExitCode.CONFIG,
         ) from error
     return module
+
+
+def unload_app(function_dir: Path) -> None:
+    """Forget the app in `function_dir`: every module it provides leaves `sys.modules` (whichever copy
+    was imported), and its directory leaves `sys.path`, so the next load imports another directory's
+    own code. A module of the app that defines `close_processor()` is asked to close its connections."""
+    _forget(_loaded_modules(function_dir))
+    directory = str(function_dir)
+    while directory in sys.path:
+        sys.path.remove(directory)
+
+
+def _loaded_modules(function_dir: Path) -> list[str]:
+    names = provided_modules(function_dir)
+    return [name for name in list(sys.modules) if name.split(".", 1)[0] in names]
+
+
+def _forget_other_copies(function_dir: Path) -> None:
+    """Drop modules named like the app's but imported from elsewhere (the project's own paysim_pipeline
+    when the app is a deployed release)."""
+    root = function_dir.resolve()
+    others = []
+    for name in _loaded_modules(function_dir):
+        file = getattr(sys.modules[name], "__file__", None)
+        if file is None or not Path(file).resolve().is_relative_to(root):
+            others.append(name)
+    _forget(others)
+
+
+def _forget(loaded: list[str]) -> None:
+    for name in loaded:
+        close = getattr(sys.modules[name], "close_processor", None)
+        if callable(close):
+            try:
+                close()
+            except Exception as error:  # noqa: BLE001 - closing is best effort; the connections die with GC
+                logging.getLogger(__name__).warning("%s.close_processor() failed: %s", name, error)
+    for name in loaded:
+        sys.modules.pop(name, None)
+
+
+def provided_modules(function_dir: Path) -> set[str]:
+    """The top-level modules and packages an app directory provides (`function_app`, `paysim_pipeline`)."""
+    if not function_dir.is_dir():
+        return set()
+    names = {path.stem for path in function_dir.glob("*.py")}
+    names |= {path.parent.name for path in function_dir.glob("*/__init__.py")}
+    return names
 
 
 def _member_name(value: object, kind: type[Enum]) -> str:

@@ -20,7 +20,8 @@ class PipelineRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    function_dir: Path | None = None
+    function_dir: Path | None = None  # None: the active release, else the working tree's function/
+    development: bool = False  # the working tree's function/ even when a release is deployed
     function_name: str = DEFAULT_FUNCTION_NAME
     consumer_group: str | None = None
     workers: Workers = 2

@@ -30,7 +30,23 @@ from paysim_cli.pipeline.request import DEFAULT_FUNCTION_NAME, PipelineRequest
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from paysim_cli.output import Output
     from paysim_cli.pipeline.host import PipelineReport
+
+FunctionDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="The Function app's directory (it never switches releases).",
+        show_default="the active release, else the project's function/",
+    ),
+]
+DevelopmentOption = Annotated[
+    bool,
+    typer.Option(
+        "--development",
+        help="Run the working tree's function/ even when a release is deployed (paysim function deploy).",
+    ),
+]
 
 EXAMPLES = (
     "paysim pipeline run --until-drained",
@@ -49,13 +65,11 @@ def run(
     until_drained: Annotated[
         bool, typer.Option(help="Stop once every partition is caught up (and stays so for a second).")
     ] = False,
-    function_dir: Annotated[
-        Path | None,
-        typer.Option(help="The Function app's directory.", show_default="the project's function/"),
-    ] = None,
+    function_dir: FunctionDirOption = None,
     function_name: Annotated[
         str, typer.Option("--function", help="The Event Hub function to host.")
     ] = DEFAULT_FUNCTION_NAME,
+    development: DevelopmentOption = False,
     database_url: DatabaseUrlOption = None,
     source: LegacySourceOption = None,
     report_file: ReportOption = None,
@@ -74,6 +88,7 @@ def run(
         ctx,
         PipelineRequest,
         function_dir=function_dir,
+        development=development,
         function_name=function_name,
         consumer_group=consumer_group,
         workers=workers,
@@ -84,7 +99,7 @@ def run(
     )
     settings = state.settings.override(database_url=database_url)
     with host_view(state.output) as on_progress:
-        report = run_pipeline(settings, request, on_progress=on_progress)
+        report = run_pipeline(settings, request, on_progress=on_progress, on_start=state.output.status)
     _warn_failures(state.output, report)
     runs = [run.run_id for run in report.runs]
     write_requested_report(state.output, settings, report_file, runs, verify=True)
@@ -114,6 +129,7 @@ def render_report(console: Console, report: PipelineReport) -> None:
     table.add_column("measure")
     table.add_column("value", justify="right")
     for name, value in (
+        ("hosting", report.hosting + (f" (now {', '.join(report.releases)})" if report.releases else "")),
         ("workers / batch size", f"{report.workers} / {report.batch_size}"),
         ("events / batches", f"{report.events:,} / {report.batches:,}"),
         ("throughput", f"{report.throughput:,.0f} events/s"),

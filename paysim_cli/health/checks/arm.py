@@ -10,6 +10,8 @@ azure-mgmt-web has the first and the last; the host status goes through the clie
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -55,7 +57,7 @@ def function_app_coordinates(settings: Settings) -> tuple[str, str, str]:
     return str(settings.subscription_id), str(settings.resource_group), str(settings.function_app_name)
 
 
-def _request_options(endpoint: str) -> dict[str, Any]:
+def request_options(endpoint: str) -> dict[str, Any]:
     """Bearer tokens travel over https only; plain http is allowed for a loopback endpoint alone."""
     parts = urlsplit(endpoint)
     if parts.scheme == "https":
@@ -72,46 +74,22 @@ def _request_options(endpoint: str) -> dict[str, Any]:
 
 def read_function_app(settings: Settings, credential: TokenCredential) -> FunctionAppState:
     """The app's state, its host's status and its functions, in three ARM calls."""
-    from azure.core.exceptions import AzureError, ClientAuthenticationError, ResourceNotFoundError
     from azure.core.rest import HttpRequest
     from azure.mgmt.web import WebSiteManagementClient
 
     subscription, group, app = function_app_coordinates(settings)
-    options = _request_options(settings.arm_endpoint)
+    options = request_options(settings.arm_endpoint)
     client = WebSiteManagementClient(credential, subscription, base_url=settings.arm_endpoint, retry_total=1)
     site_path = f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Web/sites/{app}"
-    try:
-        with client:
-            site = client.web_apps.get(group, app, **options)
-            status_path = f"{site_path}/hostruntime/admin/host/status?api-version={ARM_API_VERSION}"
-            response = client.send_request(HttpRequest("GET", status_path), **options)
-            host: dict[str, Any] = response.json() if response.status_code == 200 else {}
-            functions = {
-                str(envelope.name).rsplit("/", 1)[-1]: not envelope.is_disabled
-                for envelope in client.web_apps.list_functions(group, app, **options)
-            }
-    except ClientAuthenticationError as error:
-        raise PaysimError(
-            "azure_auth_failed",
-            f"Azure Resource Manager refused the credentials: {_first_line(error)}",
-            "sign in with `az login` (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET); the "
-            "identity needs Reader on the Function App",
-            exit_code=ExitCode.AUTH,
-        ) from error
-    except ResourceNotFoundError as error:
-        raise PaysimError(
-            "function_app_not_found",
-            f"Function App {app} not found in resource group {group}: {_first_line(error)}",
-            "check function_app_name and resource_group (`paysim infra output` writes them)",
-            exit_code=ExitCode.CONFIG,
-        ) from error
-    except AzureError as error:
-        raise PaysimError(
-            "arm_unavailable",
-            f"Azure Resource Manager failed reading {app}: {_first_line(error)}",
-            "retry; Azure status pages say whether App Service has an incident",
-            exit_code=ExitCode.UNAVAILABLE,
-        ) from error
+    with arm_errors(app, group, "reading"), client:
+        site = client.web_apps.get(group, app, **options)
+        status_path = f"{site_path}/hostruntime/admin/host/status?api-version={ARM_API_VERSION}"
+        response = client.send_request(HttpRequest("GET", status_path), **options)
+        host: dict[str, Any] = response.json() if response.status_code == 200 else {}
+        functions = {
+            str(envelope.name).rsplit("/", 1)[-1]: not envelope.is_disabled
+            for envelope in client.web_apps.list_functions(group, app, **options)
+        }
     if response.status_code != 200:
         host = {"state": f"unavailable (HTTP {response.status_code})"}
     return FunctionAppState(
@@ -126,7 +104,58 @@ def read_function_app(settings: Settings, credential: TokenCredential) -> Functi
     )
 
 
-def _first_line(error: BaseException) -> str:
+@contextmanager
+def arm_errors(app: str, group: str, doing: str) -> Iterator[None]:
+    """Azure SDK errors of calls about Function App `app` as PaysimErrors: rejected credentials,
+    an unknown app, a request the service refused, or the service out of reach."""
+    from azure.core.exceptions import (
+        AzureError,
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceNotFoundError,
+    )
+
+    try:
+        yield
+    except ClientAuthenticationError as error:
+        raise PaysimError(
+            "azure_auth_failed",
+            f"Azure Resource Manager refused the credentials: {first_line(error)}",
+            "sign in with `az login` (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET); the "
+            "identity needs Reader on the Function App (Website Contributor to deploy)",
+            exit_code=ExitCode.AUTH,
+        ) from error
+    except ResourceNotFoundError as error:
+        raise PaysimError(
+            "function_app_not_found",
+            f"Function App {app} not found in resource group {group}: {first_line(error)}",
+            "check function_app_name and resource_group (`paysim infra output` writes them)",
+            exit_code=ExitCode.CONFIG,
+        ) from error
+    except HttpResponseError as error:
+        if error.status_code is not None and 400 <= error.status_code < 500 and error.status_code != 429:
+            raise PaysimError(
+                "arm_request_failed",
+                f"Azure Resource Manager refused {doing} {app} (HTTP {error.status_code}): "
+                f"{first_line(error)}",
+                "the message says why; `paysim function status` shows the app's state",
+                exit_code=ExitCode.EXTERNAL,
+            ) from error
+        raise _unavailable(app, doing, error) from error
+    except AzureError as error:
+        raise _unavailable(app, doing, error) from error
+
+
+def _unavailable(app: str, doing: str, error: BaseException) -> PaysimError:
+    return PaysimError(
+        "arm_unavailable",
+        f"Azure Resource Manager failed {doing} {app}: {first_line(error)}",
+        "retry; Azure status pages say whether App Service has an incident",
+        exit_code=ExitCode.UNAVAILABLE,
+    )
+
+
+def first_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
 

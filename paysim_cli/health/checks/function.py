@@ -3,7 +3,7 @@
 Locally there is no registry of worker processes to ask, and a pid says nothing about whether a worker
 still consumes. What proves a worker alive is what it does: every worker of `paysim pipeline run`
 renews its partition leases in the local log about once a second (`LocalEventLog.claim_partitions`).
-So a worker is alive when its leases were renewed within RENEWED_WITHIN_SECONDS, stale when its
+So a worker is alive when its leases were renewed within `worker_stale_seconds`, stale when its
 leases still stand but were not renewed (killed, hung, or stuck retrying), and gone when they expired.
 """
 
@@ -16,12 +16,8 @@ from typing import Any
 from paysim_cli.health.checks.arm import FunctionAppState, read_function_app
 from paysim_cli.health.checks.base import CheckContext, result
 from paysim_cli.health.models import CheckName, CheckResult, CheckStatus
-from paysim_cli.pipeline.leases import CLAIM_INTERVAL_SECONDS, LEASE_SECONDS
-from paysim_cli.pipeline.loader import DEFAULT_FUNCTION_DIR
+from paysim_cli.pipeline.leases import LEASE_SECONDS
 from paysim_cli.pipeline.request import DEFAULT_FUNCTION_NAME
-
-# Three missed renewals: a worker in the middle of a long batch still renews between batches.
-RENEWED_WITHIN_SECONDS = 3 * CLAIM_INTERVAL_SECONDS
 
 
 def check_function(context: CheckContext) -> CheckResult:
@@ -31,17 +27,11 @@ def check_function(context: CheckContext) -> CheckResult:
 
 
 def active_release(state_dir: Path) -> str:
-    """What `paysim pipeline run` runs: the deployed release the active pointer names, else the tree.
+    """What `paysim pipeline run` runs: the release the active pointer names (`paysim function deploy
+    --env local`), else the working tree's function/."""
+    from paysim_cli.pipeline.release import describe, read_active
 
-    `paysim function deploy --env local` (issue 16) installs releases under function/releases/ and
-    switches the `function/active` pointer (a symlink or a file naming the version) atomically.
-    """
-    pointer = state_dir / "function" / "active"
-    if pointer.is_symlink():
-        return f"release {Path(pointer.readlink()).name}"
-    if pointer.is_file():
-        return f"release {pointer.read_text(encoding='utf-8').strip()}"
-    return f"the working tree's {DEFAULT_FUNCTION_DIR.name}/ (no release deployed)"
+    return describe(read_active(state_dir))
 
 
 def check_local_host(context: CheckContext) -> CheckResult:
@@ -58,7 +48,7 @@ def check_local_host(context: CheckContext) -> CheckResult:
         at = lease.expires_at - timedelta(seconds=LEASE_SECONDS)
         renewed[lease.owner_id] = max(renewed.get(lease.owner_id, at), at)
     ages = {owner: max(0.0, (now - at).total_seconds()) for owner, at in renewed.items()}
-    stale = sorted(owner for owner, age in ages.items() if age > RENEWED_WITHIN_SECONDS)
+    stale = sorted(owner for owner, age in ages.items() if age > context.thresholds.worker_stale_seconds)
     alive = len(ages) - len(stale)
     owned = {lease.partition_id for lease in leases}
     release = active_release(settings.state_dir)

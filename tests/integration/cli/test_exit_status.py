@@ -126,6 +126,44 @@ OFFLINE = [
         F,
         "production_protected",
     ),
+    failure(
+        "function package registers nothing",
+        "function package --remote-build --function-dir {no_functions} -o {tmp}/dist",
+        C,
+        "no_functions_registered",
+        progress=True,
+    ),
+    failure("function deploy not a package", "function deploy --package {not_a_zip}", C, "invalid_package"),
+    failure("function deploy gate out of range", "function deploy --gate-seconds -1", U, "invalid_option"),
+    failure("function deploy unconfirmed", "function deploy --env dev", F, "confirmation_required"),
+    failure(
+        "function deploy production", "function deploy --env production --yes", F, "production_protected"
+    ),
+    failure("function releases without storage", "function releases --env dev", C, "blob_not_configured"),
+    failure("function rollback without history", "function rollback", X, "no_release_to_roll_back_to"),
+    failure(
+        "function rollback production", "function rollback --env production --yes", F, "production_protected"
+    ),
+    failure("function status without storage", "function status --env dev", C, "blob_not_configured"),
+    failure(
+        "function settings diff bad file",
+        "function settings diff --function-dir {foreign_settings}",
+        C,
+        "release_setting_not_owned",
+    ),
+    failure(
+        "function settings diff without an app",
+        "function settings diff --env dev",
+        C,
+        "function_app_not_configured",
+    ),
+    failure("function settings apply without a release", "function settings apply", X, "no_release_deployed"),
+    failure(
+        "function settings apply production",
+        "function settings apply --env production --yes",
+        F,
+        "production_protected",
+    ),
 ]
 # Failure modes on a real PostgreSQL: {empty} is an empty database, {migrated} a migrated one.
 DATABASE = [
@@ -195,6 +233,8 @@ def world(tmp_path: Path, state_dir: Path) -> Iterator[dict[str, str]]:
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: broken\nstages: 5\n", encoding="utf-8")
     terraform = shutil.copytree(TERRAFORM_FIXTURE, tmp_path / "terraform-root")
+    not_a_zip = tmp_path / "release.zip"
+    not_a_zip.write_text("not a zip\n", encoding="utf-8")
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -203,8 +243,21 @@ def world(tmp_path: Path, state_dir: Path) -> Iterator[dict[str, str]]:
             "sql_empty": str(sql_empty),
             "broken_profile": str(broken),
             "terraform": str(terraform),
+            "not_a_zip": str(not_a_zip),
+            "no_functions": str(_function_app(tmp_path / "no-functions", {})),
+            "foreign_settings": str(_function_app(tmp_path / "foreign", {"WEBSITE_RUN_FROM_PACKAGE": "1"})),
+            "tmp": str(tmp_path),
             "busy_port": str(busy.getsockname()[1]),
         }
+
+
+def _function_app(directory: Path, local_settings: dict[str, str]) -> Path:
+    """A Function app that registers no function, with a release settings file for the local env."""
+    (directory / "settings").mkdir(parents=True)
+    (directory / "function_app.py").write_text("import azure.functions as func\n\napp = func.FunctionApp()\n")
+    (directory / "requirements.txt").write_text("azure-functions\n")
+    (directory / "settings" / "local.json").write_bytes(orjson.dumps(local_settings))
+    return directory
 
 
 @pytest.fixture
