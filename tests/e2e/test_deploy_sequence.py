@@ -95,14 +95,18 @@ class Deployment:
             path.unlink()
 
     def start_pipeline(self) -> None:
-        self.pipeline = self.spawn("pipeline", "run", "--workers", "2", "--json", env=self.env)
+        self.pipeline = pipeline = self.spawn("pipeline", "run", "--workers", "2", "--json", env=self.env)
         settings = Settings(state_dir=self.state_dir)
-        with closing(LocalEventLog.open(settings.event_log_path)) as log:
-            wait_until(
-                lambda: len(log.partition_leases(settings.consumer_group)) == settings.hub_partitions,
-                120,
-                "the pipeline host to lease every partition",
-            )
+
+        def leased() -> bool:
+            if pipeline.poll() is not None:
+                raise AssertionError(
+                    f"paysim pipeline run exited {pipeline.returncode}: {pipeline.communicate()}"
+                )
+            with closing(LocalEventLog.open(settings.event_log_path)) as log:
+                return len(log.partition_leases(settings.consumer_group)) == settings.hub_partitions
+
+        wait_until(leased, 120, "the pipeline host to lease every partition")
         wait_until(lambda: len(running_workers(self.state_dir)) == 2, 60, "both pipeline workers")
 
     def kill_pipeline(self, step_id: str) -> None:
@@ -232,7 +236,13 @@ def test_the_deploy_sequence_deploys_and_rolls_back_function_and_migrations_on_e
     assert not deployment.has_table("probe_two")
     assert f"Function: release {two['version']} rolled back by this job" in third.summary
     assert "Database: back to version 900 (reverted: 901 probe_two)" in third.summary
-    deployment.start_pipeline()  # the host comes back, running the release rolled back to
+    # The commit is reverted and the host comes back (it refuses a database with pending migrations),
+    # running the release rolled back to; the next commit brings the migration again.
+    deployment.remove_migration(901)
+    deployment.start_pipeline()
+    deployment.add_migration(
+        901, "probe_two", PROBE_UP.format(name="probe_two"), PROBE_DOWN.format(name="probe_two")
+    )
 
     # 4. A broken release fails its health gate: paysim rolls the Function back itself (exit 12), the
     # job rolls the migration back.
