@@ -1,6 +1,7 @@
 """deploy.yml's steps from `paysim db migrate` on, run as the runner runs them, against the local
-environment (`PAYSIM_ENV=local`): a good deploy; a migration that fails half way; a release whose health
-gate fails; a release that passes its gate and then is unhealthy (its host killed with SIGKILL).
+environment (`PAYSIM_ENV=local`), under a steady simulate load: a good deploy; a migration that fails
+half way; a release that passes its gate and then is unhealthy (its host killed with SIGKILL); a release
+whose health gate fails. Then the load's run reconciles: nothing lost or counted twice throughout.
 
 The steps are read from the workflow file and run by bash with their `env:` and `if:` evaluated
 (tests/e2e/workflow_runner.py), so the commands, their order and the rollback logic are the ones CI
@@ -19,7 +20,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,10 @@ from paysim_cli import migrations
 from paysim_cli.blob import container_client
 from paysim_cli.deploy.history import Action, Outcome
 from paysim_cli.deploy.store import release_store
+from paysim_cli.errors import ExitCode
 from paysim_cli.hub.local_log import LocalEventLog
+from paysim_cli.hub.operations import describe_hub
+from paysim_cli.hub.targets import HubTarget
 from paysim_cli.pipeline.release import running_workers
 from paysim_cli.settings import Settings
 
@@ -52,6 +55,7 @@ BatchProcessor.process = _broken
 """
 # deploy.yml's steps from the migration on that run here, in order.
 SEQUENCE = ("migrate", "function", "health", "rollback", "summary")
+RUN_ID = "deploy-sequence"
 PROBE_UP = "CREATE TABLE {name} (id integer PRIMARY KEY);\n"
 PROBE_DOWN = "DROP TABLE {name};\n"
 
@@ -63,6 +67,7 @@ class Deployment:
         self.checkout, self.env, self.spawn, self.work = checkout, env, spawn, work
         self.state_dir = Path(env["PAYSIM_STATE_DIR"])
         self.pipeline: subprocess.Popen[str] | None = None
+        self.load: subprocess.Popen[str] | None = None
         self.runs = 0
 
     def paysim(self, *args: str) -> Any:
@@ -133,6 +138,28 @@ class Deployment:
             before_step=self.kill_pipeline if kill_before_health else lambda step_id: None,
         )
 
+    def start_load(self) -> None:
+        """Payments all along, so that every gate watches invocations of the release it gates."""
+        self.load = self.spawn(
+            "simulate", "--rate", "100", "--duration", "1800", "--seed", "17", "--run-id", RUN_ID, "--json",
+            env=self.env,
+        )  # fmt: skip
+
+    def stop_load_and_verify(self) -> Any:
+        """Stop the load (its manifest counts what it sent), let the pipeline catch up, reconcile."""
+        assert self.load is not None
+        self.load.send_signal(signal.SIGINT)
+        self.load.communicate(timeout=120)
+        assert self.load.returncode == ExitCode.INTERRUPTED
+        settings = Settings(state_dir=self.state_dir)
+
+        def caught_up() -> bool:
+            hub = describe_hub(settings, HubTarget.LOCAL, settings.consumer_group)
+            return sum(partition.lag or 0 for partition in hub.partitions) == 0
+
+        wait_until(caught_up, 300, "the pipeline to catch up")
+        return self.paysim("verify", RUN_ID)
+
     def schema_version(self) -> int:
         return int(self.paysim("db", "status", "--sql-dir", "sql")["current_version"])
 
@@ -158,9 +185,7 @@ def checkout_of_the_project(destination: Path) -> Path:
 
 
 @pytest.fixture
-def deployment(
-    tmp_path: Path, pipeline_env: dict[str, str], spawn: Spawn, database_url: str
-) -> Iterator[Deployment]:
+def deployment(tmp_path: Path, pipeline_env: dict[str, str], spawn: Spawn, database_url: str) -> Deployment:
     checkout = checkout_of_the_project(tmp_path / "checkout")
     env = {
         **pipeline_env,
@@ -177,9 +202,8 @@ def deployment(
         container.create_container()
     deployment = Deployment(checkout, env, spawn, tmp_path)
     deployment.start_pipeline()
-    load = spawn("simulate", "--rate", "100", "--duration", "1800", "--seed", "17", "--json", env=env)
-    yield deployment
-    load.send_signal(signal.SIGINT)
+    deployment.start_load()
+    return deployment
 
 
 def broken_copy(app: Path, destination: Path) -> Path:
@@ -256,7 +280,8 @@ def test_the_deploy_sequence_deploys_and_rolls_back_function_and_migrations_on_e
     assert (deployment.schema_version(), deployment.active_release()) == (900, good["version"])
     assert not deployment.has_table("probe_two")
     assert deployment.has_table("deploy_probe")
-    assert f"Function: release {broken['version']} failed its gate; paysim rolled it back" in fourth.summary
+    rolled_back_by_paysim = f"Function: release {broken['version']} failed (its gate or its deploy"
+    assert f"{rolled_back_by_paysim}: function-deploy.json); paysim rolled it back" in fourth.summary
     assert "Database: back to version 900 (reverted: 901 probe_two)" in fourth.summary
     assert {worker.release for worker in running_workers(deployment.state_dir)} == {good["version"]}
 
@@ -268,6 +293,12 @@ def test_the_deploy_sequence_deploys_and_rolls_back_function_and_migrations_on_e
         (Action.DEPLOY, broken["version"], Outcome.ROLLED_BACK),
         (Action.ROLLBACK, good["version"], Outcome.DEPLOYED),
     ]
+
+    # 5. Across four deploys, three rollbacks and a host killed with SIGKILL, no payment was lost or
+    # counted twice: the run reconciles (the broken release's invocations failed and were redelivered).
+    deployment.remove_migration(901)  # reverted with the broken release's commit: nothing pending
+    verdict = deployment.stop_load_and_verify()
+    assert verdict["passed"] is True, verdict
 
 
 def steps(*outcomes: str) -> dict[str, str]:
