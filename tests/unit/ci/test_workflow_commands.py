@@ -14,9 +14,14 @@ from workflow_commands import (
     workflow_files,
 )
 
-# Values the workflows only learn at run time (a step's output), standing in for them where the CLI
-# checks a type. A run id is any string; none is needed yet.
-RUN_TIME_SAMPLES: dict[str, str] = {}
+# Values the workflows only learn at run time (a step's output, a workflow_call input), standing in for
+# them where the CLI checks a type.
+RUN_TIME_SAMPLES: dict[str, str] = {
+    "VERSION_BEFORE": "6",  # deploy.yml: `paysim db status`'s current_version before the migration
+    "GATE_SECONDS": "60",  # deploy.yml's gate-seconds input (a number)
+    "HEALTH_TIMEOUT": "600",  # deploy.yml's health-timeout input (a number)
+    "PACKAGE": "dist/paysim-function-4f1c2a9b0d3e-12a93e62.zip",  # `paysim function package`'s path
+}
 
 
 def all_workflow_commands() -> list[WorkflowCommand]:
