@@ -22,7 +22,7 @@ from paysim_cli.demo.stages import (
     simulation_request,
     stop_if_interrupted,
 )
-from paysim_cli.faults.monitor import Positions, hub_ends, run_lag
+from paysim_cli.faults.monitor import Positions, hub_ends, position_reader, run_lag, total_lag
 from paysim_cli.interrupts import Interruption, stop_on_signals
 from paysim_cli.pipeline.host import HostProgress, HostStatus, PipelineHost
 from paysim_cli.pipeline.request import PipelineRequest
@@ -54,11 +54,12 @@ def run_demo(
         return run_faulted_demo(settings, request, on_stage=on_stage, on_simulate=on_simulate)
     with stop_on_signals(Interruption()) as interruption:
         settings = prepare(settings, on_stage, interruption)
+        older = _waiting_events(settings, request)  # before any worker can take one of them
         on_stage(f"starting {request.workers} pipeline workers")
         pipeline_request = PipelineRequest(workers=request.workers, source=request.transport)
         with PipelineHost(settings, pipeline_request) as host:
             host.wait_ready()
-            backlog = _drain_backlog(host, request, on_stage, on_pipeline, interruption)
+            backlog = _drain_backlog(host, older, request, on_stage, on_pipeline, interruption)
             stop_if_interrupted(interruption)
             lag = RunLag(_positions(host.poll(0)))
             simulation = _simulate(settings, request, host, lag, on_stage, on_simulate, interruption)
@@ -113,8 +114,18 @@ def _positions(progress: HostProgress) -> Positions:
     }
 
 
+def _waiting_events(settings: Settings, request: DemoRequest) -> int:
+    """Events in the hub the demo's consumer group has not committed yet: older runs' leftovers."""
+    read, close = position_reader(settings, request.transport)
+    try:
+        return total_lag(read())
+    finally:
+        close()
+
+
 def _drain_backlog(
     host: PipelineHost,
+    events: int,
     request: DemoRequest,
     on_stage: Callable[[str], None],
     on_pipeline: Callable[[HostProgress], None] | None,
@@ -122,7 +133,6 @@ def _drain_backlog(
 ) -> Backlog:
     """Events an earlier run left in the hub would queue ahead of this run's and skew it: committed
     first (within the backlog timeout), and measured apart."""
-    events = host.poll(0).lag
     if events == 0:
         return Backlog(events=0, seconds=0.0, status="none")
     on_stage(f"draining {events:,} older events first (not part of this run)")

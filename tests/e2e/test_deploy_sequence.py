@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.hub.operations import describe_hub
 from paysim_cli.hub.targets import HubTarget
 from paysim_cli.pipeline.release import running_workers
-from paysim_cli.settings import Settings
+from paysim_cli.settings import HealthThresholds, Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
 DEPLOY = Job.load(PROJECT / ".github" / "workflows" / "deploy.yml", "deploy")
@@ -119,6 +120,9 @@ class Deployment:
         if step_id == "health" and self.pipeline is not None:
             os.killpg(self.pipeline.pid, signal.SIGKILL)
             self.pipeline.wait()
+            # Health sees a worker by its lease renewals: leases renewed just before the kill still
+            # look alive for worker_stale_seconds. A real final check comes later than that too.
+            time.sleep(HealthThresholds().worker_stale_seconds + 1)
 
     def run(
         self, package: dict[str, str], *, health_timeout: int = 600, kill_before_health: bool = False
