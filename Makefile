@@ -32,7 +32,7 @@ demo: setup
 
 # Worker processes for the suite (pytest-xdist): each starts its own PostgreSQL and Azurite, and
 # coverage is combined. `make test PYTEST_WORKERS=0` runs it in this one process.
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 
 test: setup
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal

@@ -3,6 +3,7 @@ an isolated database per test, and a CLI runner that invokes paysim as a user wo
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
+from scheduling import spread_long_tests
 from typer.testing import CliRunner, Result
 
 from paysim_cli.app import app
@@ -179,3 +181,10 @@ def kill_worker() -> KillWorker:
             assert time.monotonic() < deadline, f"worker {worker} was not back within {timeout} s"
 
     return kill
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, each worker starts with its share of the longest tests (tests/scheduling.py)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        items[:] = spread_long_tests(items, workers)

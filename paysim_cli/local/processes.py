@@ -98,6 +98,17 @@ def chown_tree(path: Path, uid: int, gid: int) -> None:
             os.chown(os.path.join(root, name), uid, gid)
 
 
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` has a listening socket on `port`."""
+    try:
+        return any(
+            connection.status == psutil.CONN_LISTEN and connection.laddr and connection.laddr.port == port
+            for connection in psutil.Process(pid).net_connections("inet")
+        )
+    except psutil.Error:
+        return False
+
+
 def start_service(
     command: list[str],
     *,
@@ -121,7 +132,9 @@ def start_service(
             start_new_session=True,
             env=env,
         )
-    if not wait_until(lambda: process.poll() is not None or port_accepts(port), timeout):
+    # Our process must be the one listening: another stack's service that took the port first answers
+    # too, while ours fails to bind and exits.
+    if not wait_until(lambda: process.poll() is not None or listens_on(process.pid, port), timeout):
         terminate(process.pid)
         raise PaysimError(
             f"{code}_start_timeout",
