@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from paysim_cli.hub.targets import HubTarget
-from paysim_cli.simulator.generator import PartitionKeyField
 from paysim_cli.worker_process import Workers
+
+# Which event field the partition key is taken from (here, not in generator/: `--help` must not load it).
+PartitionKeyField = Literal["customer.id", "merchant.id", "transaction_id", "none"]
 
 # Events older than the pipeline's default max_event_age (7 days) are rejected: no run lasts longer.
 MAX_DURATION_SECONDS = 7 * 86_400

@@ -24,8 +24,7 @@ from paysim_cli.commands.options import (
 from paysim_cli.commands.run_report import write_requested_report
 from paysim_cli.context import AppContext, app_context
 from paysim_cli.output import latencies, plural
-from paysim_cli.simulator.generator import PartitionKeyField
-from paysim_cli.simulator.request import SimulationRequest
+from paysim_cli.simulator.request import PartitionKeyField, SimulationRequest
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -8,7 +8,6 @@ from paysim_cli.simulator.generator.block import (
     EventBlock,
     EventKind,
     MalformedKind,
-    PartitionKeyField,
 )
 from paysim_cli.simulator.generator.core import (
     ACCOUNT_TAKEOVER_CHANNELS,
@@ -17,6 +16,7 @@ from paysim_cli.simulator.generator.core import (
     EventGenerator,
 )
 from paysim_cli.simulator.generator.reference import BIN_RANGES, CARD_BRAND_SHARE
+from paysim_cli.simulator.request import PartitionKeyField
 
 __all__ = [
     "ACCOUNT_TAKEOVER_CHANNELS",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 
 BLOCK_EVENTS = 2048
 MAX_AMOUNT_MINOR = 10**13
-PartitionKeyField = Literal["customer.id", "merchant.id", "transaction_id", "none"]
 
 
 class EventKind(IntEnum):

@@ -17,12 +17,12 @@ from paysim_cli.simulator.generator.block import (
     EventBlock,
     EventKind,
     MalformedKind,
-    PartitionKeyField,
 )
 from paysim_cli.simulator.generator.encoding import Vocabulary, document_fields, dump_each, malform
 from paysim_cli.simulator.generator.reference import Reference
 from paysim_cli.simulator.generator.sampling import codes_of, cumulative, draw, labels, uuid4_strings
 from paysim_cli.simulator.profile import Profile, normalised
+from paysim_cli.simulator.request import PartitionKeyField
 
 if TYPE_CHECKING:
     import numpy as np
