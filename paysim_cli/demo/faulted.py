@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from paysim_cli.demo.report import STALL_LIMIT_SECONDS, ArchiveRepair, Backlog, DemoReport, FaultsReport
@@ -49,6 +49,7 @@ class _Watch:
         self.schedule, self.host = schedule, host
         self.backlog = Backlog(events=0, seconds=0.0, status="none")
         self.campaign: FaultCampaign | None = None
+        self.campaign_began_at = datetime.now(UTC)  # wall clock: the campaign's times are monotonic
         self.monitor: ProgressMonitor | None = None
         self.status: HostStatus = "timed_out"
         self.drain_seconds = 0.0
@@ -80,6 +81,7 @@ def run_faulted_demo(
                 watch.monitor.close()
             host.close()
             close_reader()
+    _record_faults(settings, simulation.run_id, spec, watch)
     reconciliation, repair = _reconcile(settings, simulation.run_id, spec, on_stage)
     poisoned = unisolated_poison(settings, watch.target.poison_ids if watch.target is not None else [])
     watch.problems += [f"the poison event {item} is not one failed item" for item in poisoned]
@@ -116,6 +118,7 @@ def _faulted_run(
         f"simulating {request.rate:,.0f} events/s for {request.duration:,.0f} s ({request.profile}) "
         f"while {len(watch.schedule)} faults strike"
     )
+    watch.campaign_began_at = datetime.now(UTC)
     watch.campaign.start()
     try:
         simulation = run_simulation(
@@ -204,6 +207,27 @@ def _drain(
             caught_up_since = None
         time.sleep(0.1)
     return ("interrupted" if interrupted else "timed_out"), None
+
+
+def _record_faults(settings: Settings, run_id: str, spec: FaultSpec, watch: _Watch) -> None:
+    """The faults struck, in wall-clock time, beside the run's manifest: its report marks them."""
+    from paysim_cli.runs.faults import RunFault, RunFaults, write_faults
+
+    began = watch.campaign_began_at
+    faults = [
+        RunFault(
+            number=result.number,
+            kind=result.kind.value,
+            struck_at=began + timedelta(seconds=result.at),
+            recovered_at=None
+            if result.recovery_seconds is None
+            else began + timedelta(seconds=result.at + result.recovery_seconds),
+            detail=result.detail,
+            problem=result.problem,
+        )
+        for result in (watch.campaign.results if watch.campaign is not None else [])
+    ]
+    write_faults(settings, run_id, RunFaults(spec=spec.text, faults=faults))
 
 
 def _reconcile(

@@ -10,6 +10,7 @@ MANIFEST_FILE = "manifest.json"  # what the run delivered, written when it ends 
 UNDELIVERED_FILE = "undelivered.ndjson"  # events the target never acknowledged
 PROFILE_FILE = "profile.yaml"  # the profile as it was when the run started
 VERIFICATION_FILE = "verification.json"  # the verdict of the last `paysim verify` of the run
+FAULTS_FILE = "faults.json"  # the faults a `paysim demo --faults` run took: when each struck and recovered
 
 
 def runs_directory(settings: Settings) -> Path:

@@ -17,6 +17,7 @@ from paysim_cli.errors import PaysimError
 from paysim_cli.latency import LatencyHistogram, LatencySummary
 from paysim_cli.reconcile.verify import ReconciliationReport, load_manifest, verify_run
 from paysim_cli.runs.catalog import show_run
+from paysim_cli.runs.faults import RunFault, read_faults
 from paysim_cli.runs.layout import SERIES_DIRECTORY, run_directory
 from paysim_cli.runs.manifest import RunManifest
 from paysim_cli.runs.recorders import FAILED_ITEM_PREFIX as FAILED
@@ -42,6 +43,10 @@ class Figures(BaseModel):
     processed: int | None  # events of the run the local host's function returned for (every kind)
     end_to_end_latency_ms: LatencySummary | None
     max_lag: int | None  # all partitions together, as the host saw it
+    failed_items: int  # the run's failed items, every code (`failed_item_codes` added up)
+    # From the end of sending (the manifest's finish) to the pipeline's last commit of the run: verify's
+    # last commit; without a reconciliation, the end of the last second the local host processed any.
+    drain_seconds: float | None
 
 
 class Timeline(BaseModel):
@@ -76,6 +81,7 @@ class RunReport(BaseModel):
     reconciliation: ReconciliationReport | None  # None with --no-verify or when verify could not run
     reconciliation_error: str | None = None  # why it could not
     failed_item_codes: dict[str, int]
+    faults: list[RunFault] = []  # a `demo --faults` run's, marked on the timeline
     series_files: list[Path]
 
 
@@ -108,13 +114,27 @@ def build_report(
         finished_at=manifest.finished_at,
         duration_seconds=round((manifest.finished_at - manifest.started_at).total_seconds(), 3),
         verdict=_verdict(settings, run_id, reconciliation),
-        figures=_figures(simulate, pipeline),
+        figures=_figures(simulate, pipeline, codes, _drain_seconds(manifest, pipeline, reconciliation)),
         timeline=_timeline(manifest, simulate, pipeline),
         reconciliation=reconciliation,
         reconciliation_error=error,
         failed_item_codes=codes,
+        faults=read_faults(settings, run_id),
         series_files=files,
     )
+
+
+def _drain_seconds(
+    manifest: RunManifest, pipeline: TimeSeries, reconciliation: ReconciliationReport | None
+) -> float | None:
+    if reconciliation is not None and reconciliation.last_commit_at is not None:
+        last = reconciliation.last_commit_at.timestamp()
+    else:
+        processing = [second for second, entry in pipeline.seconds.items() if entry.counters.get("processed")]
+        if not processing:
+            return None
+        last = max(processing) + 1.0
+    return round(max(0.0, last - manifest.finished_at.timestamp()), 3)
 
 
 def _reconcile(settings: Settings, run_id: str) -> tuple[ReconciliationReport | None, str | None]:
@@ -140,7 +160,9 @@ def _verdict(settings: Settings, run_id: str, reconciliation: ReconciliationRepo
     return "reconciles" if verification.passed else "differs"
 
 
-def _figures(simulate: TimeSeries, pipeline: TimeSeries) -> Figures:
+def _figures(
+    simulate: TimeSeries, pipeline: TimeSeries, codes: dict[str, int], drain_seconds: float | None
+) -> Figures:
     sent = int(simulate.counter("sent"))
     acknowledged = [second for second, entry in simulate.seconds.items() if entry.counters.get("sent")]
     span = max(acknowledged) - min(acknowledged) + 1 if acknowledged else 0
@@ -158,6 +180,8 @@ def _figures(simulate: TimeSeries, pipeline: TimeSeries) -> Figures:
         processed=int(pipeline.counter("processed")) if pipeline.seconds else None,
         end_to_end_latency_ms=end_to_end.summary() if end_to_end.total else None,
         max_lag=max((lag for lag in lags if lag is not None), default=None),
+        failed_items=sum(codes.values()),
+        drain_seconds=drain_seconds,
     )
 
 

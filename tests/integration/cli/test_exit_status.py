@@ -74,6 +74,8 @@ OFFLINE = [
     failure("verify an unknown run", "verify nope", C, "run_not_found"),
     failure("runs show an unknown run", "runs show nope", C, "run_not_found"),
     failure("runs report an unknown run", "runs report nope", C, "run_not_found"),
+    failure("runs compare an unknown run", "runs compare nope other", C, "run_not_found"),
+    failure("runs compare a run with itself", "runs compare nope nope", U, "same_run"),
     failure("simulate --report without a hub", "simulate --count 10 --report r.html", A, "hub_not_found"),
     failure("archive check without a stack", "archive check", A, "database_not_configured"),
     failure("archive repair without a stack", "archive repair", A, "database_not_configured"),

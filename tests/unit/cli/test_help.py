@@ -54,7 +54,8 @@ def test_help_text_is_shown_as_written(wide_help: Any, path: str, command: Any) 
         if param.param_type_name == "argument":  # RUN_ID, PROFILES..., or one the verb set itself
             assert param.metavar is not None
             assert param.metavar.strip("[]").removesuffix("...").isupper()
-            assert re.search(rf"Usage: {path} \[OPTIONS\] \[?{re.escape(param.metavar)}", page)
+            # After the arguments before it (`runs compare A B`).
+            assert re.search(rf"Usage: {path} \[OPTIONS\] (\S+ )*\[?{re.escape(param.metavar)}", page)
 
 
 def test_the_root_help_promises_only_what_exists(wide_help: Any) -> None:
