@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ def render_html(report: RunReport) -> str:
     return render_page(f"paysim run {report.run_id}", sections, figures, "paysim runs report")
 
 
-# Each chart of a run: its element id, title, unit, and how its traces combine.
+# Each chart of a run, in page order: its element id, title and unit.
 CHARTS = {
     "chart-rate": ("Rate: target vs achieved (events/s)", "events/s"),
     "chart-publish-latency": ("Publish latency: intended send to acknowledgement (ms)", "ms"),
@@ -83,8 +83,13 @@ def figures_of(report: RunReport) -> list[Figure]:
         for element, (title, unit) in CHARTS.items()
     ]
     if x:
-        mark_faults(figures, fault_marks(report.faults, lambda moment: f"{moment:{TIME_FORMAT}.%f}", x[-1]))
+        mark_faults(figures, fault_marks(report.faults, _on_the_time_axis, x[-1]))
     return figures
+
+
+def _on_the_time_axis(moment: datetime) -> str:
+    """A moment as the time axis has it: UTC (a hand-edited faults.json may carry another offset)."""
+    return f"{moment.astimezone(UTC):{TIME_FORMAT}.%f}"
 
 
 def traces_of(report: RunReport, x: list[Any]) -> dict[str, list[Figure]]:

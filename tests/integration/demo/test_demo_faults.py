@@ -9,11 +9,14 @@ from pathlib import Path
 
 import orjson
 import psutil
+import pytest
 from typer.testing import Result
 
 from paysim_cli.errors import ExitCode
 from paysim_cli.faults.host_process import processes_alive
 from paysim_cli.local.processes import free_port
+from paysim_cli.runs.faults import read_faults
+from paysim_cli.settings import Settings
 
 CliInvoker = Callable[..., Result]
 SPEC = "worker-kill:3,host-kill:1,postgres-restart:1,azurite-outage:1,poison"
@@ -46,6 +49,15 @@ def test_the_demo_survives_real_faults_and_says_how_fast(cli: CliInvoker, state_
         assert item["recovery_seconds"] >= item["down_seconds"]
         assert item["at"] >= item["scheduled_at"]
     assert faults["hosts_started"] == 2  # the first, and the one after the host kill
+    # The run keeps them (faults.json), for its report's timeline: the same faults, the same recoveries.
+    recorded = read_faults(Settings(state_dir=state_dir), report["run_id"])
+    assert [(fault.number, fault.kind) for fault in recorded] == [
+        (item["number"], item["kind"]) for item in faults["faults"]
+    ]
+    for fault, item in zip(recorded, faults["faults"], strict=True):
+        assert fault.recovered_at is not None
+        recovery = (fault.recovered_at - fault.struck_at).total_seconds()
+        assert recovery == pytest.approx(item["recovery_seconds"], abs=0.01)
     assert faults["longest_stall_seconds"] <= faults["stall_limit_seconds"] == 30
     # Exact totals, and an archive that is complete (repaired where the killed Azurite lost blobs).
     assert report["reconciliation"]["passed"] is True

@@ -107,8 +107,9 @@ def _runs(cli: Callable[..., Result], root: Path) -> Runs:
 
 
 def _demo(cli: Callable[..., Result], page: Path, *options: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A 3-second demo with --report, its JSON, and `runs report --json` of its run."""
-    demo = cli("demo", *options, "--duration", "3", "--report", str(page), "--json")
+    """A 3-second demo with --report (one pipeline worker: fewer processes to start), its JSON, and
+    `runs report --json` of its run."""
+    demo = cli("demo", *options, "--duration", "3", "--workers", "1", "--report", str(page), "--json")
     assert demo.exit_code == 0, demo.output
     report = orjson.loads(demo.stdout)["data"]
     again = cli(
@@ -149,7 +150,9 @@ class Drawn:
     texts: dict[str, str]
 
 
-def _open(browser: Browser, page_file: Path, texts: tuple[str, ...] = ()) -> Drawn:
+def _open(
+    browser: Browser, page_file: Path, texts: tuple[str, ...] = (), *, screenshot: bool = False
+) -> Drawn:
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     drawn = Drawn([], [], {}, {}, {}, {})
     page.on("request", lambda request: drawn.requests.append(request.url))
@@ -163,14 +166,15 @@ def _open(browser: Browser, page_file: Path, texts: tuple[str, ...] = ()) -> Dra
             drawn.points[chart] = page.evaluate(_POINTS, chart)
             drawn.shapes[chart] = page.locator(f"#{chart} .shapelayer path").count()
         drawn.texts = {selector: page.inner_text(selector) for selector in texts}
-        page.screenshot(path=str(page_file.with_suffix(".png")), full_page=True)
+        if screenshot:  # beside the page, to look at when a test fails
+            page.screenshot(path=str(page_file.with_suffix(".png")), full_page=True)
     finally:
         page.close()
     return drawn
 
 
 def test_the_report_draws_every_chart_offline(runs: Runs, browser: Browser) -> None:
-    drawn = _open(browser, runs.page, ("#verdict",))
+    drawn = _open(browser, runs.page, ("#verdict",), screenshot=True)
 
     assert drawn.requests == [runs.page.as_uri()]  # the page itself, and nothing else
     assert drawn.errors == []
