@@ -71,25 +71,35 @@ class Deployment:
         self.load: subprocess.Popen[str] | None = None
         self.runs = 0
 
-    def paysim(self, *args: str) -> Any:
-        done = subprocess.run(
+    def _command(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
             [str(Path(sys.executable).with_name("paysim")), *args, "--json"],
             env=self.env,
             cwd=self.checkout,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
         )
-        assert done.returncode == 0, done.stderr
-        return orjson.loads(done.stdout)["data"]
 
-    def package(self, function_dir: Path) -> dict[str, str]:
-        """`paysim function package`'s outputs as deploy.yml's package step writes them."""
-        built = self.paysim(
-            "function", "package", "--remote-build", "--function-dir", str(function_dir),
-            "--output", str(self.work / f"dist-{function_dir.name}"),
-        )  # fmt: skip
-        return {"path": built["path"], "version": built["version"]}
+    @staticmethod
+    def _data(process: subprocess.Popen[str]) -> Any:
+        out, err = process.communicate(timeout=600)
+        assert process.returncode == 0, err
+        return orjson.loads(out)["data"]
+
+    def paysim(self, *args: str) -> Any:
+        return self._data(self._command(*args))
+
+    def packages(self, *function_dirs: Path) -> list[dict[str, str]]:
+        """`paysim function package`'s outputs as deploy.yml's package step writes them, one per app
+        directory; the builds run at once (each is mostly waiting on its own app's import check)."""
+        package = ("function", "package", "--remote-build", "--function-dir")
+        builds = [
+            self._command(*package, str(app), "--output", str(self.work / f"dist-{app.name}"))
+            for app in function_dirs
+        ]
+        built = [self._data(build) for build in builds]
+        return [{"path": package["path"], "version": package["version"]} for package in built]
 
     def add_migration(self, version: int, name: str, up: str, down: str) -> None:
         sql = self.checkout / "sql"
@@ -229,9 +239,10 @@ def test_the_deploy_sequence_deploys_and_rolls_back_function_and_migrations_on_e
     deployment: Deployment, tmp_path: Path
 ) -> None:
     head = migrations.status(Settings(database_url=deployment.env["PAYSIM_DATABASE_URL"])).current_version
-    good = deployment.package(deployment.checkout / "function")
-    two = deployment.package(changed_copy(deployment.checkout / "function", tmp_path / "release-two"))
-    broken = deployment.package(broken_copy(deployment.checkout / "function", tmp_path / "broken"))
+    app = deployment.checkout / "function"
+    good, two, broken = deployment.packages(
+        app, changed_copy(app, tmp_path / "release-two"), broken_copy(app, tmp_path / "broken")
+    )
 
     # 1. A commit with a new migration and a good release: every step passes, nothing is rolled back.
     deployment.add_migration(

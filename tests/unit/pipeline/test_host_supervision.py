@@ -1,6 +1,6 @@
 """The host supervises its workers: stopping never waits for a dead one, a crash loop ends in a clear
 error, a killed host leaves no worker behind. (Kill -9 at random points with exact totals: the real
-Function app's test in tests/integration/pipeline_host.)"""
+Function app's test in tests/integration/pipeline.)"""
 
 from __future__ import annotations
 
