@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from paysim_cli.confirmation import require_production_confirmed
 from paysim_cli.deploy.appsettings import (
     SettingsDiff,
     diff_settings,
@@ -86,13 +87,14 @@ class DeployFailed(PaysimError):
 
 def check_production(settings: Settings, *, confirmed: bool, flag: str) -> None:
     """A protected environment (production) changes only with its verb's second flag as well."""
-    if settings.is_protected and not confirmed:
-        raise PaysimError(
-            "production_protected",
-            f"{settings.env} is protected: `paysim function` changes it only when asked twice",
-            f"add {flag} as well (with --yes), if you really mean to change {settings.env}",
-            exit_code=ExitCode.ABORTED,
-        )
+    require_production_confirmed(
+        settings.env,
+        protected=settings.is_protected,
+        confirmed=confirmed,
+        refusal="`paysim function` changes it only when asked twice",
+        flag=f"{flag} (with --yes)",
+        meaning=f"change {settings.env}",
+    )
 
 
 def settings_file(settings: Settings, function_dir: Path | None) -> Path:

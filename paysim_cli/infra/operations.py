@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from paysim_cli.confirmation import require_confirmed, require_production_confirmed
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.infra.plan import PlanRecord, PlanSummary, summarize_plan
 from paysim_cli.infra.profile import connection_profile, write_profile
@@ -140,20 +141,17 @@ def destroy(settings: Settings, *, confirmed: bool, production_confirmed: bool =
 def check_destroy_confirmed(settings: Settings, *, confirmed: bool, production_confirmed: bool) -> Workspace:
     """The environment's workspace, once destroying it is confirmed (and, for production, twice)."""
     workspace = resolve_workspace(settings)
-    if not confirmed:
-        raise PaysimError(
-            "confirmation_required",
-            f"`paysim infra down` destroys every resource of {workspace.env}",
-            "add --yes to confirm",
-            exit_code=ExitCode.ABORTED,
-        )
-    if workspace.protected and not production_confirmed:
-        raise PaysimError(
-            "production_protected",
-            f"{workspace.env} is protected: --yes alone does not destroy it",
-            "add --destroy-production as well, if you really mean to delete production",
-            exit_code=ExitCode.ABORTED,
-        )
+    require_confirmed(
+        confirmed, f"`paysim infra down` destroys every resource of {workspace.env}", "add --yes to confirm"
+    )
+    require_production_confirmed(
+        workspace.env,
+        protected=workspace.protected,
+        confirmed=production_confirmed,
+        refusal="--yes alone does not destroy it",
+        flag="--destroy-production",
+        meaning="delete production",
+    )
     return workspace
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from paysim_cli.confirmation import require_confirmed
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.local import amqp, azurite, postgres
 from paysim_cli.local.processes import ensure_port_free, free_port, port_accepts
@@ -189,13 +190,11 @@ def down(settings: Settings) -> StackReport:
 
 def reset(settings: Settings, *, confirmed: bool) -> StackReport:
     """Stop the stack and delete all its data. Refuses without explicit confirmation."""
-    if not confirmed:
-        raise PaysimError(
-            "confirmation_required",
-            f"reset deletes every local database, blob and event under {settings.state_dir}",
-            "run `paysim local reset --yes` to confirm",
-            exit_code=ExitCode.ABORTED,
-        )
+    require_confirmed(
+        confirmed,
+        f"reset deletes every local database, blob and event under {settings.state_dir}",
+        "run `paysim local reset --yes` to confirm",
+    )
     down(settings)
     for part in ("postgres", "azurite", "hub", "amqp", "runs", "secrets"):
         shutil.rmtree(settings.state_dir / part, ignore_errors=True)

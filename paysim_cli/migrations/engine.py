@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from paysim_cli.confirmation import require_confirmed, require_production_confirmed
 from paysim_cli.db import connect, require_database_url
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.migrations.checks import check_objects, expected_objects, run_verify_script
@@ -213,20 +214,19 @@ def _run_one(conn: Connection, script: MigrationScript, file: MigrationSql, dire
 def _check_rollback_confirmed(settings: Settings, *, confirmed: bool, production_confirmed: bool) -> None:
     if settings.is_local:
         return
-    if not confirmed:
-        raise PaysimError(
-            "confirmation_required",
-            f"`paysim db rollback` drops what the reverted migrations created, in environment {settings.env}",
-            "add --yes to confirm (at a terminal, paysim asks instead); --dry-run shows the SQL first",
-            exit_code=ExitCode.ABORTED,
-        )
-    if settings.is_protected and not production_confirmed:
-        raise PaysimError(
-            "production_protected",
-            f"{settings.env} is protected: --yes alone does not roll its database back",
-            "add --rollback-production as well, if you really mean to drop production tables",
-            exit_code=ExitCode.ABORTED,
-        )
+    require_confirmed(
+        confirmed,
+        f"`paysim db rollback` drops what the reverted migrations created, in environment {settings.env}",
+        "add --yes to confirm (at a terminal, paysim asks instead); --dry-run shows the SQL first",
+    )
+    require_production_confirmed(
+        settings.env,
+        protected=settings.is_protected,
+        confirmed=production_confirmed,
+        refusal="--yes alone does not roll its database back",
+        flag="--rollback-production",
+        meaning="drop production tables",
+    )
 
 
 def _step(

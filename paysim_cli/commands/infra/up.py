@@ -11,7 +11,7 @@ from paysim_cli.commands.confirm import confirmed
 from paysim_cli.commands.infra.options import EnvOption, RootOption, infra_context
 from paysim_cli.commands.infra.ui import render_plan_summary, terraform_progress
 from paysim_cli.commands.options import JsonOption, YesOption
-from paysim_cli.errors import ExitCode, PaysimError
+from paysim_cli.confirmation import require_confirmed
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,13 +35,11 @@ def up(
     saved = infra.read_saved_plan(settings)
     if not yes and state.output.stdin_is_tty and not state.output.json_mode:
         render_plan_summary(state.output.err_console, f"saved plan ({saved.env})", saved.summary)
-    if not confirmed(state.output, f"Apply this plan to {saved.env}?", yes=yes):
-        raise PaysimError(
-            "confirmation_required",
-            f"`paysim infra up` changes the resources of {saved.env}: {saved.summary.headline()}",
-            "add --yes to apply the saved plan where nobody can answer a prompt (CI)",
-            exit_code=ExitCode.ABORTED,
-        )
+    require_confirmed(
+        confirmed(state.output, f"Apply this plan to {saved.env}?", yes=yes),
+        f"`paysim infra up` changes the resources of {saved.env}: {saved.summary.headline()}",
+        "add --yes to apply the saved plan where nobody can answer a prompt (CI)",
+    )
     with terraform_progress(state.output, f"terraform apply ({settings.env})"):
         report = infra.apply_saved_plan(settings)
 
