@@ -11,12 +11,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.faults.host_process import HostProcess, kill_pid, wait_gone
 from paysim_cli.faults.spec import FaultKind
 from paysim_cli.hub.targets import HubTarget
 from paysim_cli.settings import Settings
+
+if TYPE_CHECKING:
+    from paysim_cli.local.state import ProcessState, StackState
 
 # How long Azurite stays down in an outage (the pipeline's archive writes fail meanwhile).
 AZURITE_OUTAGE_SECONDS = 3.0
@@ -116,49 +120,60 @@ class FaultTarget:
         """kill -9 of Azurite, down for AZURITE_OUTAGE_SECONDS, started again on its port: it forgets the
         blobs of its last seconds, which the archive check finds and the repair fills."""
         from paysim_cli.local.azurite import Azurite, probe
-        from paysim_cli.local.state import load_state, save_state
+        from paysim_cli.local.state import load_state
 
         state = load_state(self.settings.state_dir)
         if state.azurite is None or not Azurite.running(state.azurite):
             raise _not_running("Azurite")
-        began, killed = time.monotonic(), state.azurite.pid
-        kill_pid(killed)
-        wait_gone([killed], ORPHAN_TIMEOUT_SECONDS)
-        time.sleep(AZURITE_OUTAGE_SECONDS)
-        state.azurite = Azurite(self.settings.state_dir / "azurite").start(state.azurite.port)
-        save_state(self.settings.state_dir, state)
-        port = state.azurite.port
-        return Struck(
-            f"kill -9 Azurite (pid {killed}), down {AZURITE_OUTAGE_SECONDS:g} s, now pid {state.azurite.pid}",
-            round(time.monotonic() - began, 2),
-            lambda: probe(port) is None,
-            killed=(killed,),
-        )
+        previous = state.azurite
+
+        def start() -> int:
+            state.azurite = Azurite(self.settings.state_dir / "azurite").start(previous.port)
+            return state.azurite.pid
+
+        return self._kill_and_restart(state, "Azurite", previous, AZURITE_OUTAGE_SECONDS, start, probe)
 
     def restart_amqp(self) -> Struck:
         """kill -9 of the AMQP endpoint that both the simulator and the workers talk to, then start."""
         from paysim_cli.local.amqp import EndpointProcess, probe
-        from paysim_cli.local.state import amqp_sas_key, load_state, save_state
+        from paysim_cli.local.state import amqp_sas_key, load_state
 
         state = load_state(self.settings.state_dir)
         if state.amqp is None or not EndpointProcess.running(state.amqp):
             raise _not_running("the AMQP endpoint")
-        began, killed = time.monotonic(), state.amqp.pid
-        kill_pid(killed)
-        wait_gone([killed], ORPHAN_TIMEOUT_SECONDS)
-        time.sleep(AMQP_OUTAGE_SECONDS)
-        endpoint = EndpointProcess(self.settings.state_dir / "amqp", self.settings.event_log_path)
-        state.amqp = endpoint.start(
-            state.amqp.port, state.amqp.eventhub_name, amqp_sas_key(self.settings.state_dir)
-        )
+        previous = state.amqp
+
+        def start() -> int:
+            endpoint = EndpointProcess(self.settings.state_dir / "amqp", self.settings.event_log_path)
+            state.amqp = endpoint.start(
+                previous.port, previous.eventhub_name, amqp_sas_key(self.settings.state_dir)
+            )
+            return state.amqp.pid
+
+        return self._kill_and_restart(state, "AMQP endpoint", previous, AMQP_OUTAGE_SECONDS, start, probe)
+
+    def _kill_and_restart(
+        self,
+        state: StackState,
+        name: str,
+        previous: ProcessState,
+        outage_seconds: float,
+        start: Callable[[], int],
+        probe: Callable[[int], object],
+    ) -> Struck:
+        """kill -9 of the local service `name`, `outage_seconds` down, then `start` (which puts the new
+        process into `state` and returns its pid), the state saved; back when `probe` of its port finds
+        no problem (None)."""
+        from paysim_cli.local.state import save_state
+
+        began, pid, port = time.monotonic(), previous.pid, previous.port
+        kill_pid(pid)
+        wait_gone([pid], ORPHAN_TIMEOUT_SECONDS)
+        time.sleep(outage_seconds)
+        started = start()
         save_state(self.settings.state_dir, state)
-        port = state.amqp.port
-        return Struck(
-            f"kill -9 AMQP endpoint (pid {killed}), started (pid {state.amqp.pid})",
-            round(time.monotonic() - began, 2),
-            lambda: probe(port) is None,
-            killed=(killed,),
-        )
+        detail = f"kill -9 {name} (pid {pid}), down {outage_seconds:g} s, now pid {started}"
+        return Struck(detail, round(time.monotonic() - began, 2), lambda: probe(port) is None, killed=(pid,))
 
     def poison(self) -> Struck:
         """One event that passes the schema and failed its whole batch before (a leap second): it must
