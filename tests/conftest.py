@@ -3,15 +3,18 @@ an isolated database per test, and a CLI runner that invokes paysim as a user wo
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
+import typer.main
+import typer.testing
 from scheduling import spread_long_tests
 from typer.testing import CliRunner, Result
 
@@ -24,6 +27,23 @@ from paysim_cli.settings import Settings
 
 if TYPE_CHECKING:
     from paysim_cli.pipeline.host import PipelineHost
+
+
+@functools.cache
+def _command_tree(app: typer.Typer, registered: tuple[object, ...]) -> Any:
+    return typer.main.get_command(app)
+
+
+def _cached_command(app: typer.Typer) -> Any:
+    """The click command tree of `app` as it is registered now (a test may add a command to it; the
+    key holds the registrations themselves, so a removed one's id is never taken for a new one's)."""
+    registered = (*app.registered_commands, *app.registered_groups)
+    return _command_tree(app, registered)
+
+
+# typer's test runner builds the click command tree again on every invoke (~60-90 ms: every group
+# and option of paysim), and the suite invokes paysim in-process thousands of times: build each once.
+typer.testing._get_command = _cached_command  # type: ignore[attr-defined,assignment]
 
 # Environment variables a developer's shell (or the CI runner) may set that would leak into tests:
 # settings, and GitHub Actions' annotations and step summary that tests ask for explicitly.
