@@ -31,7 +31,7 @@ from paysim_cli.faults.schedule import ScheduledFault, schedule_faults
 from paysim_cli.faults.spec import FaultKind, FaultSpec
 from paysim_cli.interrupts import Interruption, stop_on_signals
 from paysim_cli.latency import LatencySummary
-from paysim_cli.pipeline.host import HostStatus
+from paysim_cli.pipeline.report import HostStatus
 from paysim_cli.reconcile.verify import ReconciliationReport, verify_run
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.progress import RunProgress

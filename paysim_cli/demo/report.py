@@ -13,7 +13,7 @@ from paysim_cli.faults.campaign import FaultResult
 from paysim_cli.hub.targets import HubTarget
 from paysim_cli.latency import LatencySummary
 from paysim_cli.metrics.show import MetricsReport
-from paysim_cli.pipeline.host import HostStatus
+from paysim_cli.pipeline.report import HostStatus
 from paysim_cli.reconcile.verify import ReconciliationReport
 
 STALL_LIMIT_SECONDS = 30.0

@@ -24,7 +24,8 @@ from paysim_cli.demo.stages import (
 )
 from paysim_cli.faults.monitor import Positions, hub_ends, position_reader, run_lag, total_lag
 from paysim_cli.interrupts import Interruption, stop_on_signals
-from paysim_cli.pipeline.host import HostProgress, HostStatus, PipelineHost
+from paysim_cli.pipeline.host import PipelineHost
+from paysim_cli.pipeline.report import HostProgress, HostStatus
 from paysim_cli.pipeline.request import PipelineRequest
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.progress import RunProgress

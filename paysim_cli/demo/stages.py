@@ -10,7 +10,7 @@ from paysim_cli.demo.request import DemoRequest
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.interrupts import Interrupted, Interruption
 from paysim_cli.latency import LatencySummary
-from paysim_cli.pipeline.host import HostStatus
+from paysim_cli.pipeline.report import HostStatus
 from paysim_cli.reconcile.verify import ReconciliationReport
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.request import SimulationRequest

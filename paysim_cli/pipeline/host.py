@@ -18,27 +18,24 @@ from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
-
-from pydantic import BaseModel, Field
 
 from paysim_cli.errors import PaysimError
 from paysim_cli.hub.lag import EventHubLag, LocalLag, PartitionLag
 from paysim_cli.hub.local_log import LocalEventLog
 from paysim_cli.hub.targets import HubTarget
 from paysim_cli.interrupts import Interruption, stop_on_signals
-from paysim_cli.latency import LatencyHistogram, LatencySummary
+from paysim_cli.latency import LatencyHistogram
 from paysim_cli.logs import configure_worker_logging
 from paysim_cli.migrations.engine import require_migrated
 from paysim_cli.pipeline.consumer import (
     ConsumerPlan,
     ConsumerStats,
-    PartitionRetry,
     retrying_partitions,
     run_consumer,
 )
 from paysim_cli.pipeline.loader import DEFAULT_FUNCTION_DIR, app_settings, script_path
 from paysim_cli.pipeline.release import ReleaseTracker, describe, read_active, release_dir
+from paysim_cli.pipeline.report import HostProgress, HostStatus, PipelineReport, RunLatency
 from paysim_cli.pipeline.request import PipelineRequest
 from paysim_cli.runs.recorders import HostRecorder
 from paysim_cli.secrets import mask_secrets
@@ -74,62 +71,6 @@ WORKER_MODULES = {
         "azure.eventhub.extensions.checkpointstoreblob",
     ),
 }
-
-HostStatus = Literal["drained", "interrupted", "timed_out"]
-
-
-class RunLatency(BaseModel):
-    """End-to-end latency of one simulate run's events: intended send time to the function's return."""
-
-    run_id: str
-    events: int
-    latency_ms: LatencySummary
-
-
-class HostProgress(BaseModel):
-    """All workers together, as the live view shows them."""
-
-    elapsed: float
-    workers_ready: int
-    restarts: int = 0  # crashed workers started again
-    last_crash: str | None = None
-    events: int
-    batches: int
-    failed_invocations: int
-    last_error: str | None
-    lag: int
-    partitions: list[PartitionLag]
-    latency_ms: LatencySummary
-    retrying: list[PartitionRetry] = Field(default_factory=list)  # partitions whose batch keeps failing
-
-
-class PipelineReport(BaseModel):
-    """The final report: what was delivered, how fast, how late, and what is left."""
-
-    source: HubTarget
-    function: str
-    function_dir: Path
-    consumer_group: str
-    workers: int
-    batch_size: int
-    status: HostStatus
-    elapsed_seconds: float
-    events: int
-    batches: int
-    failed_invocations: int
-    last_error: str | None
-    throughput: float  # events/s from the first batch received to the last commit
-    lag: int
-    max_lag: int
-    partitions: list[PartitionLag]
-    latency_ms: LatencySummary
-    runs: list[RunLatency]
-    interrupted_by: str | None = None  # SIGINT or SIGTERM when status is interrupted
-    retrying: list[PartitionRetry] = Field(default_factory=list)  # still failing when the host stopped
-    restarts: int = 0
-    last_crash: str | None = None
-    hosting: str = ""  # what the host ran when it started: a release, or the working tree
-    releases: list[str] = Field(default_factory=list)  # the releases the live workers ran at the end
 
 
 class PipelineHost:

@@ -10,7 +10,7 @@ from typing import Any
 from paysim_cli.commands.pipeline.live import host_view
 from paysim_cli.commands.simulate.live import live_view
 from paysim_cli.output import Output
-from paysim_cli.pipeline.host import HostProgress
+from paysim_cli.pipeline.report import HostProgress
 from paysim_cli.simulator.progress import RunProgress
 
 # A live view: entered, it gives the callback to show progress with (None: show nothing).

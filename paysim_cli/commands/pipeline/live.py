@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from paysim_cli.pipeline.consumer import PartitionRetry
-    from paysim_cli.pipeline.host import HostProgress
+    from paysim_cli.pipeline.report import HostProgress
 
 LINE_INTERVAL_SECONDS = 5.0
 ERROR_CHARS = 120  # of a retrying partition's last error, in the view (the report has it whole)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from paysim_cli.output import Output
-    from paysim_cli.pipeline.host import PipelineReport
+    from paysim_cli.pipeline.report import PipelineReport
 
 FunctionDirOption = Annotated[
     Path | None,

@@ -8,7 +8,7 @@ from paysim_cli.commands.pipeline.live import host_view
 from paysim_cli.hub.lag import PartitionLag
 from paysim_cli.latency import LatencySummary
 from paysim_cli.output import Output
-from paysim_cli.pipeline.host import HostProgress
+from paysim_cli.pipeline.report import HostProgress
 
 
 def _progress(elapsed: float, lag: int) -> HostProgress:
