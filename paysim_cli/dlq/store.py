@@ -60,6 +60,21 @@ FROM generate_series(
 LEFT JOIN failed_items AS f ON f.created_at >= hours.hour AND f.created_at < hours.hour + interval '1 hour'
 GROUP BY 1 ORDER BY 1"""
 
+# The states' statistics, refreshed before a replay when they are missing or a tenth of the rows changed
+# since: with none (a burst of new failed items autovacuum has not analyzed yet) the planner expects a
+# few rows and sorts every pending item for each batch instead of reading the key in order. (A role
+# that may not analyze the table gets a warning, and the replay goes on.)
+REFRESH_STATE_STATISTICS = """
+DO $$
+BEGIN
+    IF coalesce((SELECT last_analyze IS NULL AND last_autoanalyze IS NULL
+                        OR n_mod_since_analyze > greatest(n_live_tup, 1000) / 10
+                 FROM pg_stat_user_tables WHERE relid = 'failed_item_states'::regclass), true) THEN
+        ANALYZE failed_item_states;
+    END IF;
+END
+$$"""
+
 # A replay's outcomes, one statement per batch: the items' new status, attempts and error, and one
 # history row each. Previous status and error come from the caller, who read them under the row lock.
 RECORD_REPLAYS = """
