@@ -4,14 +4,16 @@ Prints figures, asserts nothing. Starts its own embedded PostgreSQL and Azurite,
 migrations, and inserts 1,000,000 pending failed items in one INSERT ... SELECT over generate_series:
 valid events of the simulator's default profile (1,000 templates, each copy with a fresh
 transaction_id), failed with `event_time_out_of_range` as if a rule since relaxed had refused them,
-created over the last day. Then:
+created over the last day (in statements of 100,000: failed_items' triggers copy each statement's rows
+into failed_item_states). Then:
 
 - `dlq list` latency: the services `paysim dlq list` calls (connect, query, models), repeated; the
   newest page (the default: pending, 50), a page by error code, a page deep in the table (--after-id),
   a page of every status by a code no item has, and `dlq stats` once.
 - replay throughput: `paysim dlq replay --via processor --batch-size 500` over --replay items (each
   batch: lock, decode, validate, normalize, dedupe, metrics, raw events to Blob, status and history,
-  commit), as items replayed per wall-clock second.
+  commit), as items replayed per wall-clock second, the CPU each process spent per item, items per
+  CPU-second of all three, the load average, and how many of the status changes were HOT updates.
 
     .venv/bin/python bench/dlq.py [--items 1000000] [--replay 100000] [--batch-size 500] [--workers 2 1]
         [--repeat 50] [--profile]
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import statistics
 import sys
@@ -48,6 +51,7 @@ from paysim_cli.simulator.generator import EventGenerator  # noqa: E402
 from paysim_cli.simulator.profile_store import load_profile  # noqa: E402
 
 TEMPLATES = 1000
+INSERT_CHUNK = 100_000
 
 # Copy n of template n % 1000, its transaction id replaced: a million distinct payments in one statement.
 INSERT_ITEMS = """
@@ -60,7 +64,7 @@ SELECT convert_to(replace(t.body, t.transaction_id::text, item.transaction_id::t
        'event_time is 7300 s behind the processor''s clock; accepted: up to 3600 s ahead and 3600 s behind',
        (item.n %% 4)::text, item.n, (item.n * 512)::text, item.transaction_id, 'bench',
        statement_timestamp() - (%(items)s - item.n) * (interval '1 day' / %(items)s)
-FROM (SELECT n, gen_random_uuid() AS transaction_id FROM generate_series(1, %(items)s) AS n) AS item
+FROM (SELECT n, gen_random_uuid() AS transaction_id FROM generate_series(%(first)s, %(last)s) AS n) AS item
 JOIN templates AS t ON t.number = item.n %% %(templates)s
 ORDER BY item.n"""
 
@@ -87,8 +91,10 @@ def insert_items(database_url: str, items: int) -> None:
         with conn.cursor().copy("COPY templates FROM STDIN") as copy:
             for row in templates(TEMPLATES):
                 copy.write_row(row)
-        conn.execute(INSERT_ITEMS, {"items": items, "templates": TEMPLATES})
-        conn.execute("VACUUM (ANALYZE) failed_items")
+        for first in range(1, items + 1, INSERT_CHUNK):
+            last = min(items, first + INSERT_CHUNK - 1)
+            conn.execute(INSERT_ITEMS, {"items": items, "first": first, "last": last, "templates": TEMPLATES})
+        conn.execute("VACUUM (ANALYZE) failed_items, failed_item_states")
     print(f"inserted {items:,} failed items in {time.perf_counter() - started:,.1f} s (INSERT ... SELECT)")
 
 
@@ -150,6 +156,7 @@ def replay_throughput(
     request = ReplayRequest(batch_size=batch_size, workers=workers, limit=replay, confirmed=True)
     profiler = cProfile.Profile() if profile else None
     service_cpu = {name: cpu_seconds(pid) for name, pid in services.items()}
+    updates = status_updates(settings)
     started, client_cpu = time.perf_counter(), time.process_time()
     if profiler is not None:
         profiler.enable()
@@ -177,8 +184,22 @@ def replay_throughput(
         + ", ".join(f"{name} {micros:.0f} µs" for name, micros in per_item.items())
         + f"; {report.attempted / max(sum(spent.values()), 1e-9):,.0f} items per CPU-second of all three"
     )
+    updated, hot = (after - before for after, before in zip(status_updates(settings), updates, strict=True))
+    print(
+        f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end; "
+        f"{hot:,} of {updated:,} failed_items updates HOT ({100 * hot / max(1, updated):.0f} %)"
+    )
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+
+def status_updates(settings: Settings) -> tuple[int, int]:
+    """failed_items' updates so far, and how many were heap-only (HOT: no index entry written)."""
+    with psycopg.connect(str(settings.database_url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'failed_items'"
+        ).fetchone()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
 
 def main() -> None:

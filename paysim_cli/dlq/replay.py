@@ -48,6 +48,7 @@ def replay_failed_items(
     where, params = store.conditions(item_filter)
     with store.dlq_connection(settings, "replay") as conn:
         store.require_items(conn, item_filter.ids)
+        conn.execute(store.REFRESH_STATE_STATISTICS)
         (matched,) = conn.execute(store.count_query(where), {**params, "cap": request.limit}).fetchone() or (
             0,
         )

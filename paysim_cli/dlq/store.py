@@ -1,7 +1,10 @@
 """`paysim dlq`'s SQL on failed_items and failed_item_history, filters as conditions, connection rules.
 
-Pages are keyset pages on `id` (newest first for people, oldest first for replays), served by the
-indexes migrations 0002 and 0007 create: a page costs the same on a table of millions.
+Pages are keyset pages on `id` (newest first for people, oldest first for replays). A status or code
+condition reads failed_item_states (migration 0009), the items' status and code in step with
+failed_items, by its (state, item_id) and (state, code, item_id) indexes: a page costs the same on a
+table of millions. failed_items.status stays authoritative and is checked too, so a row locked after
+another replay changed it is re-checked on its new version and passed over.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from paysim_cli.settings import Settings
 if TYPE_CHECKING:
     from paysim_cli.db import Connection
 
+# Every query that filters joins the states (pages in id order: see _ordered).
+ITEMS = "failed_items JOIN failed_item_states ON item_id = id"
+
 SUMMARY_COLUMNS = """id, status, stage, error_code, error_message, transaction_id::text, source_partition,
 source_sequence_number, run_id, attempts, created_at, updated_at, octet_length(raw_payload)"""
 # What a replay needs of each item it locks, in this order (see LockedItem in replay.py).
@@ -32,17 +38,17 @@ SELECT acted_at, operation_id, action, route, outcome, status_before, status_aft
        destination
 FROM failed_item_history WHERE failed_item_id = %s ORDER BY id"""
 
-# Counted from the (status, error_code, id) index (an index-only scan once vacuumed), not the table's
-# payloads; a code's stage is read from one of its items (each code belongs to one stage).
-STATS_BY_CODE = """
-SELECT (SELECT stage FROM failed_items AS f
-        WHERE f.status = counted.status AND f.error_code = counted.error_code LIMIT 1),
-       error_code, status, items
-FROM (SELECT status, error_code, count(*) AS items FROM failed_items GROUP BY 1, 2) AS counted
+# Counted from the narrow states' (state, code, item_id) index (index-only once vacuumed), not the
+# table's payloads; a code's stage is read from one of its items (each code belongs to one stage).
+STATS_BY_CODE = f"""
+SELECT (SELECT stage FROM {ITEMS}
+        WHERE state = counted.state AND code = counted.code LIMIT 1),
+       code, state, items
+FROM (SELECT state, code, count(*) AS items FROM failed_item_states GROUP BY 1, 2) AS counted
 ORDER BY 1, 2, 3"""
-OLDEST_PENDING = """
+OLDEST_PENDING = f"""
 SELECT id, created_at, extract(epoch FROM statement_timestamp() - created_at)::float8
-FROM failed_items WHERE status = 'pending' ORDER BY id LIMIT 1"""
+FROM {ITEMS} WHERE state = 'pending' AND status = 'pending' ORDER BY item_id LIMIT 1"""
 # Failed items created in each of the last 24 hours (UTC), empty hours included.
 LAST_DAY = """
 SELECT hours.hour, count(f.id)
@@ -53,6 +59,21 @@ FROM generate_series(
 ) AS hours (hour)
 LEFT JOIN failed_items AS f ON f.created_at >= hours.hour AND f.created_at < hours.hour + interval '1 hour'
 GROUP BY 1 ORDER BY 1"""
+
+# The states' statistics, refreshed before a replay when they are missing or a tenth of the rows changed
+# since: with none (a burst of new failed items autovacuum has not analyzed yet) the planner expects a
+# few rows and sorts every pending item for each batch instead of reading the key in order. (A role
+# that may not analyze the table gets a warning, and the replay goes on.)
+REFRESH_STATE_STATISTICS = """
+DO $$
+BEGIN
+    IF coalesce((SELECT last_analyze IS NULL AND last_autoanalyze IS NULL
+                        OR n_mod_since_analyze > greatest(n_live_tup, 1000) / 10
+                 FROM pg_stat_user_tables WHERE relid = 'failed_item_states'::regclass), true) THEN
+        ANALYZE failed_item_states;
+    END IF;
+END
+$$"""
 
 # A replay's outcomes, one statement per batch: the items' new status, attempts and error, and one
 # history row each. Previous status and error come from the caller, who read them under the row lock.
@@ -90,7 +111,9 @@ FROM outcome ORDER BY id"""
 # The items and their history, in one statement: there is no foreign key to cascade (migration 0007).
 PURGE = """
 WITH purged AS (
-    DELETE FROM failed_items WHERE status = %(status)s AND updated_at < %(cutoff)s RETURNING id
+    DELETE FROM failed_items USING failed_item_states
+    WHERE item_id = id AND state = %(status)s AND status = %(status)s AND updated_at < %(cutoff)s
+    RETURNING id
 ), history AS (
     DELETE FROM failed_item_history AS h USING purged WHERE h.failed_item_id = purged.id RETURNING 1
 )
@@ -98,11 +121,15 @@ SELECT (SELECT count(*) FROM purged), (SELECT count(*) FROM history)"""
 
 
 def conditions(item_filter: ItemFilter) -> tuple[str, dict[str, Any]]:
-    """The filter as a WHERE condition over failed_items, and its parameters (named `f_*`)."""
+    """The filter as a WHERE condition over `ITEMS`, and its parameters (named `f_*`). Status and code
+    are matched in the states (whose indexes find the rows) and in the item (which is authoritative)."""
     parts: list[str] = []
     params: dict[str, Any] = {}
     scalar = {
-        "status": (None if item_filter.status is None else str(item_filter.status), "status = %(f_status)s"),
+        "status": (
+            None if item_filter.status is None else str(item_filter.status),
+            "state = %(f_status)s AND status = %(f_status)s",
+        ),
         "since": (item_filter.since, "created_at >= %(f_since)s"),
         "until": (item_filter.until, "created_at < %(f_until)s"),
         "transaction_id": (item_filter.transaction_id, "transaction_id = %(f_transaction_id)s"),
@@ -113,7 +140,10 @@ def conditions(item_filter: ItemFilter) -> tuple[str, dict[str, Any]]:
             parts.append(condition)
             params[f"f_{name}"] = value
     arrays = {
-        "codes": (list(item_filter.codes), "error_code = ANY(%(f_codes)s::text[])"),
+        "codes": (
+            list(item_filter.codes),
+            "code = ANY(%(f_codes)s::text[]) AND error_code = ANY(%(f_codes)s::text[])",
+        ),
         "stages": (list(item_filter.stages), "stage = ANY(%(f_stages)s::text[])"),
         "partitions": (list(item_filter.partitions), "source_partition = ANY(%(f_partitions)s::text[])"),
         "ids": (list(item_filter.ids), "id = ANY(%(f_ids)s::bigint[])"),
@@ -126,18 +156,32 @@ def conditions(item_filter: ItemFilter) -> tuple[str, dict[str, Any]]:
 
 
 def list_query(where: str, *, any_status: bool = False) -> str:
-    """A page newest first. For any status, a page per status merged: each reads the (status, ...)
-    indexes in id order, where one scan of all ids would pass over every item the filter refuses."""
+    """A page newest first. For any status, a page per status merged: each reads the states' (state,
+    ...) indexes in id order, where one scan of all ids would pass over every item the filter refuses."""
     if not any_status:
         return _page(where)
-    pages = " UNION ALL ".join("(" + _page(f"status = '{status}' AND {where}") + ")" for status in ItemStatus)
+    pages = " UNION ALL ".join(
+        "(" + _page(f"state = '{status}' AND status = '{status}' AND {where}") + ")" for status in ItemStatus
+    )
     return f"SELECT * FROM ({pages}) AS pages ORDER BY id DESC LIMIT %(limit)s"
 
 
 def _page(where: str) -> str:
-    return f"""SELECT {SUMMARY_COLUMNS} FROM failed_items
-WHERE {where} AND id < coalesce(%(after_id)s, 9223372036854775807)
-ORDER BY id DESC LIMIT %(limit)s"""
+    return _ordered(
+        SUMMARY_COLUMNS, where, "item_id < coalesce(%(after_id)s, 9223372036854775807)", descending=True
+    )
+
+
+def _ordered(columns: str, where: str, after: str, *, descending: bool = False, lock: bool = False) -> str:
+    """A keyset page of the items matching `where` in the states' id order: each state row found by its
+    index, then its item by id. The join is on `item_id + 0` so that the planner cannot take the two ids
+    for one and page through failed_items' own id order instead, passing over every item of another
+    status (all the replayed ones, say) to find the next pending one. Locked, only the items returned
+    are (the lock is applied in order, under the LIMIT), and only failed_items' rows."""
+    order = " DESC" if descending else ""
+    locking = " FOR UPDATE OF failed_items SKIP LOCKED" if lock else ""
+    return f"""SELECT {columns} FROM failed_item_states JOIN failed_items ON id = item_id + 0
+WHERE {where} AND {after} ORDER BY item_id{order} LIMIT %(limit)s{locking}"""
 
 
 def item_query() -> str:
@@ -147,27 +191,26 @@ FROM failed_items WHERE id = %s"""
 
 def count_query(where: str) -> str:
     """How many items match, counting at most %(cap)s (NULL: no cap)."""
-    return f"SELECT count(*) FROM (SELECT 1 FROM failed_items WHERE {where} LIMIT %(cap)s) AS matched"
+    return f"SELECT count(*) FROM (SELECT 1 FROM {ITEMS} WHERE {where} LIMIT %(cap)s) AS matched"
 
 
 def replay_batch_query(where: str, *, lock: bool, only_ids: bool = False) -> str:
     """The next items of a replay in id order after %(after_id)s (with `only_ids`: those of
-    %(only_ids)s still matching); locked, skipping rows another replay holds, unless `lock` is false."""
-    among = " AND id = ANY(%(only_ids)s::bigint[])" if only_ids else ""
-    return f"""SELECT {REPLAY_COLUMNS} FROM failed_items
-WHERE {where} AND id > %(after_id)s{among}
-ORDER BY id LIMIT %(limit)s{" FOR UPDATE SKIP LOCKED" if lock else ""}"""
+    %(only_ids)s still matching); locked, skipping rows another replay holds, unless `lock` is false.
+    Only the item's row is locked: its state row follows it, written by failed_items' triggers."""
+    among = " AND item_id = ANY(%(only_ids)s::bigint[])" if only_ids else ""
+    return _ordered(REPLAY_COLUMNS, where, f"item_id > %(after_id)s{among}", lock=lock)
 
 
 def export_query(where: str) -> str:
-    return f"""SELECT {SUMMARY_COLUMNS}, raw_payload FROM failed_items
-WHERE {where} AND id > %(after_id)s ORDER BY id LIMIT %(limit)s"""
+    return _ordered(f"{SUMMARY_COLUMNS}, raw_payload", where, "item_id > %(after_id)s")
 
 
 def discard_statement(where: str) -> str:
     """Discard the matching items (their filter keeps them pending) and write their history rows."""
     return f"""WITH discarded AS (
-    UPDATE failed_items SET status = 'discarded' WHERE {where} RETURNING id
+    UPDATE failed_items SET status = 'discarded' FROM failed_item_states
+    WHERE item_id = id AND {where} RETURNING id
 )
 INSERT INTO failed_item_history (
     failed_item_id, operation_id, action, outcome, status_before, status_after, actor, actor_kind, reason

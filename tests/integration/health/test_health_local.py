@@ -17,6 +17,7 @@ from paysim_cli.local.azurite import Azurite
 from paysim_cli.local.postgres import EmbeddedPostgres
 from paysim_cli.local.processes import free_port
 from paysim_cli.local.state import azurite_connection_string, ensure_postgres_password, postgres_url
+from paysim_cli.migrations.script import default_sql_dir, load_scripts
 from paysim_cli.settings import Settings
 from paysim_pipeline.config import PipelineConfig
 from paysim_pipeline.processor import BatchProcessor, IncomingEvent
@@ -218,7 +219,8 @@ def test_a_pending_migration_warns_and_strict_makes_it_unhealthy(cli, stack_sett
 
     assert result.exit_code == 0, result.output
     (check,) = _report(result)["checks"]
-    assert (check["status"], check["details"]["pending"]) == ("warn", [8])
+    latest = load_scripts(default_sql_dir())[-1].version  # the one rolled back
+    assert (check["status"], check["details"]["pending"]) == ("warn", [latest])
     assert "paysim db migrate" in check["hint"]
     assert strict.exit_code == 11
     assert orjson.loads(strict.stdout)["error"]["report"]["strict"] is True
