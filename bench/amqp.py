@@ -240,9 +240,11 @@ def simulate_worker_us(code: Code, connection_string: str, directory: Path, even
     return (cpu_seconds(events + 2_000) - cpu_seconds(2_000)) / events * 1e6
 
 
-def measure(code: Code, options: argparse.Namespace) -> None:
-    """Every phase with `code`'s endpoint and simulate worker, printed."""
+def measure(code: Code, options: argparse.Namespace) -> dict[str, float]:
+    """Every phase with `code`'s endpoint and simulate worker, printed; the CPU µs per event of each
+    component (with the most client processes) returned for the closing comparison."""
     worker_us = 0.0
+    figures: dict[str, float] = {}
     for processes in options.processes:
         with tempfile.TemporaryDirectory() as directory:
             event_log = Path(directory) / "hub" / "events.db"
@@ -257,6 +259,12 @@ def measure(code: Code, options: argparse.Namespace) -> None:
                     worker_us = simulate_worker_us(code, connection_string, Path(directory), options.events)
             finally:
                 terminate(pid, timeout=5)
+        figures = {
+            "SDK send": published.client_us,
+            "endpoint publish": published.endpoint_us,
+            "endpoint deliver": received.endpoint_us,
+            "SDK receive": received.client_us,
+        }
         label = f"{code.label}, {processes} client process{'es' if processes > 1 else ''}"
         print(
             f"{label}: {options.events:,} events of ~400 bytes, {PARTITIONS} partitions, "
@@ -272,6 +280,15 @@ def measure(code: Code, options: argparse.Namespace) -> None:
         f"{0.5e6 / worker_us:,.0f} events/s at half a core",
         flush=True,
     )
+    return figures | {"simulate worker": worker_us}
+
+
+def compare(before: dict[str, float], after: dict[str, float]) -> None:
+    """The closing note: each component's CPU µs per event, before and after, measured in this run."""
+    print(f"CPU µs per event, before -> after (load average {os.getloadavg()[0]:.1f}):")
+    for component, was in before.items():
+        now = after[component]
+        print(f"  {component:<17} {was:7.1f} -> {now:7.1f} µs  ({(now - was) / was:+.0%})")
 
 
 def main() -> None:
@@ -287,8 +304,9 @@ def main() -> None:
         if options.before is None
         else [Code("before", options.before.resolve()), Code("after")]
     )
-    for code in codes:
-        measure(code, options)
+    figures = [measure(code, options) for code in codes]
+    if len(figures) == 2:
+        compare(*figures)
 
 
 if __name__ == "__main__":

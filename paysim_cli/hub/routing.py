@@ -31,6 +31,10 @@ def partition_index_for_key(partition_key: str, partition_count: int) -> int:
     return int(resolver.get_partition_id_by_partition_key(partition_key))  # type: ignore[no-untyped-call]
 
 
+# From how many keys hashing them together with numpy beats hashing each (numpy's cost per call).
+HASH_TOGETHER_FROM = 16
+
+
 def partition_indexes(keys: Sequence[str], partition_count: int) -> list[int]:
     """`partition_index_for_key` of each key, the SDK's lookup3 hash computed for all keys of one length
     at once with numpy (the pure-Python hash costs ~12 µs a key, most of a simulated event's routing, and
@@ -113,10 +117,11 @@ class PartitionRouter:
         """Events by partition id, each list in the order given (routed as `route` does, the keys of
         events without a partition id hashed together)."""
         keyed = [e.partition_key for e in events if e.partition_id is None and e.partition_key is not None]
-        hashed = iter(partition_indexes(keyed, len(self.partition_ids)) if len(keyed) > 1 else [])
+        together = len(keyed) >= HASH_TOGETHER_FROM
+        hashed = iter(partition_indexes(keyed, len(self.partition_ids)) if together else [])
         by_partition: dict[str, list[OutgoingEvent]] = {}
         for event in events:
-            if event.partition_id is None and event.partition_key is not None and len(keyed) > 1:
+            if together and event.partition_id is None and event.partition_key is not None:
                 partition_id = self.partition_ids[next(hashed)]
             else:
                 partition_id = self.route(event)

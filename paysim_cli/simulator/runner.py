@@ -31,6 +31,8 @@ MAX_SLEEP_SECONDS = 0.1
 MIN_SLEEP_SECONDS = 0.0001
 PROGRESS_INTERVAL_SECONDS = 0.5
 WATCH_INTERVAL_SECONDS = 1.0
+# How long the oldest due event may wait for company, so that publishes carry more than one event.
+LINGER_SECONDS = 0.005
 
 
 class Clock(Protocol):
@@ -69,8 +71,7 @@ class WorkerPlan:
     watch: bool
     undelivered_path: Path
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    # How long the oldest due event may wait for company, so that publishes carry more than one event.
-    linger: float = 0.005
+    linger: float = LINGER_SECONDS
 
     def rate_plan(self, profile: Profile) -> RatePlan:
         return RatePlan.from_profile(
