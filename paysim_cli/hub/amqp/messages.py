@@ -408,7 +408,7 @@ def delivery_payloads(events: Sequence[ReceivedEvent], metrics: RuntimeMetrics |
         if event.enqueued_time is not enqueued:  # the events of one append share one enqueued time
             enqueued = event.enqueued_time
             enqueued_ms = timestamp(timestamp_ms(enqueued))
-        parts = _Parts.of(event.amqp_message or _stored_form(event))
+        stored = event.amqp_message or _stored_form(event)
         system = (
             _SYMBOLS[SEQUENCE_NUMBER_ANNOTATION]
             + long(event.sequence_number)
@@ -421,6 +421,12 @@ def delivery_payloads(events: Sequence[ReceivedEvent], metrics: RuntimeMetrics |
         if event.partition_key is not None:
             system += _SYMBOLS[PARTITION_KEY_ANNOTATION] + string(event.partition_key)
             count += 2
+        if metrics is None and _plain(stored):
+            # Properties at most, and the body (what most senders send): no parts to split out.
+            annotations = map_section(MESSAGE_ANNOTATIONS, count, system)
+            yield annotations + stored[_LAYOUT.size :] + data_section(event.body)
+            continue
+        parts = _Parts.of(stored)
         pieces: list[bytes | memoryview] = [parts.header]
         if metrics is not None or parts.delivery_count:
             pieces.append(
@@ -435,6 +441,21 @@ def delivery_payloads(events: Sequence[ReceivedEvent], metrics: RuntimeMetrics |
         pieces.append(data_section(event.body) if parts.flags & _ONE_DATA_SECTION else parts.body)
         pieces.append(parts.footer)
         yield b"".join(pieces)
+
+
+# The layout's prefix, up to the properties' length, of a message with no header, annotations or
+# footer, its body the log's.
+_PLAIN_PREFIX = _LAYOUT.pack(_ONE_DATA_SECTION, 0, 0, 0, 0, 0, 0, 0)[: _LAYOUT.size - 8]
+
+
+def _plain(stored: bytes) -> bool:
+    """Whether the stored message holds its properties at most (they are what follows the prefix)."""
+    return (
+        stored.startswith(_PLAIN_PREFIX)
+        and stored[_LAYOUT.size - 4 : _LAYOUT.size] == b"\x00\x00\x00\x00"  # no body sections
+        and int.from_bytes(stored[_LAYOUT.size - 8 : _LAYOUT.size - 4], "big") == len(stored) - _LAYOUT.size
+    )
+
 
 
 def _stored_form(event: ReceivedEvent) -> bytes:

@@ -235,3 +235,21 @@ def test_a_damaged_event_the_general_decoder_refuses_is_never_read_directly() ->
             assert fast is None
         else:
             assert fast is None or fast == general
+
+
+def test_a_plain_stored_message_is_delivered_as_its_parts_would_be(monkeypatch: pytest.MonkeyPatch) -> None:
+    from paysim_cli.hub.amqp.encoding import outgoing_message
+
+    inner = _sdk_batch_events(partition_key="k") + [
+        memoryview(outgoing_message(b"{}" * 200, key, {"run_id": "r", "intended_ms": 2**41}))
+        for key in ("c-1", None)
+    ]
+    events = [received(messages._decoded_event(message, None)) for message in inner]
+    events += [
+        ReceivedEvent(b"{}", "2", 7, 42, MOMENT, None, {"n": 1}),
+        ReceivedEvent(b"", "2", 8, 43, MOMENT),
+    ]
+    direct = list(messages.delivery_payloads(events, None))
+    assert sum(messages._plain(event.amqp_message or messages._stored_form(event)) for event in events) >= 4
+    monkeypatch.setattr(messages, "_plain", lambda stored: False)
+    assert direct == list(messages.delivery_payloads(events, None))
