@@ -457,7 +457,6 @@ def _plain(stored: bytes) -> bool:
     )
 
 
-
 def _stored_form(event: ReceivedEvent) -> bytes:
     """The stored form of an event paysim's own writer appended: its properties, its body as one data
     section."""
