@@ -142,12 +142,15 @@ def encode_properties(event: OutgoingEvent) -> bytes | None:
     return orjson.dumps(dict(event.properties)) if event.properties else None
 
 
-def event_size(event: OutgoingEvent) -> int:
-    """Bytes an event counts against the limits: body, partition key and encoded properties."""
+def event_size(event: OutgoingEvent, encoded_properties: bytes | None = None) -> int:
+    """Bytes an event counts against the limits: body, partition key and encoded properties (given
+    when the caller has encoded them already)."""
     size = len(event.body)
     if event.partition_key:
         size += len(event.partition_key.encode())
-    if event.properties:
+    if encoded_properties is not None:
+        size += len(encoded_properties)
+    elif event.properties:
         size += len(orjson.dumps(dict(event.properties)))
     return size
 
