@@ -2,7 +2,8 @@
 
 Prints figures, asserts nothing. The endpoint runs as `paysim local up` runs it (its own process) over a
 fresh local event log with 4 partitions. Publishers are separate processes released together, each
-filling `EventDataBatch`es of ~400-byte payment events for its share of the partitions; the rate is all
+filling `EventDataBatch`es of ~400-byte payment events (with the simulator's two application
+properties) for its share of the partitions; the rate is all
 their events over the wall time from release to the last one's finish. Receivers read their share of
 the partitions from the start with `receive_batch`, likewise.
 
@@ -32,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -63,7 +65,13 @@ def publish(
 ) -> None:
     from azure.eventhub import EventData, EventHubProducerClient
 
+    from paysim_cli.hub.amqp.codec import LONG, TYPE, VALUE
+
     bodies = [payment_body(number) for number in range(count)]
+    # What the simulator's events carry (its run id, each event's intended send time as an AMQP long).
+    properties = [
+        {"run_id": "bench", "intended_ms": {TYPE: LONG, VALUE: 1_764_600_000_000 + n}} for n in range(count)
+    ]
     with EventHubProducerClient.from_connection_string(connection_string) as client:
         for partition in partitions:  # opens each partition's link before the clock starts
             client.send_event(EventData(b"warm-up"), partition_id=partition)
@@ -72,12 +80,14 @@ def publish(
         began, cpu = time.perf_counter(), _cpu_seconds()
         for number, body in enumerate(bodies):
             partition = partitions[number % len(partitions)]
+            event = EventData(body)
+            event.properties = properties[number]
             try:
-                batches[partition].add(EventData(body))
+                batches[partition].add(event)
             except ValueError:  # full: send it and start the next
                 client.send_batch(batches[partition])
                 batches[partition] = client.create_batch(partition_id=partition)
-                batches[partition].add(EventData(body))
+                batches[partition].add(event)
         for batch in batches.values():
             if len(batch):
                 client.send_batch(batch)
