@@ -69,7 +69,7 @@ def publish(
 
     bodies = [payment_body(number) for number in range(count)]
     # What the simulator's events carry (its run id, each event's intended send time as an AMQP long).
-    properties = [
+    properties: list[dict[str | bytes, Any]] = [
         {"run_id": "bench", "intended_ms": {TYPE: LONG, VALUE: 1_764_600_000_000 + n}} for n in range(count)
     ]
     with EventHubProducerClient.from_connection_string(connection_string) as client:
