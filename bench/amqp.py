@@ -2,7 +2,8 @@
 
 Prints figures, asserts nothing. The endpoint runs as `paysim local up` runs it (its own process) over a
 fresh local event log with 4 partitions. Publishers are separate processes released together, each
-filling `EventDataBatch`es of ~400-byte payment events for its share of the partitions; the rate is all
+filling `EventDataBatch`es of ~400-byte payment events (with the simulator's two application
+properties) for its share of the partitions; the rate is all
 their events over the wall time from release to the last one's finish. Receivers read their share of
 the partitions from the start with `receive_batch`, likewise.
 
@@ -32,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -63,7 +65,13 @@ def publish(
 ) -> None:
     from azure.eventhub import EventData, EventHubProducerClient
 
+    from paysim_cli.hub.amqp.codec import LONG, TYPE, VALUE
+
     bodies = [payment_body(number) for number in range(count)]
+    # What the simulator's events carry (its run id, each event's intended send time as an AMQP long).
+    properties: list[dict[str | bytes, Any]] = [
+        {"run_id": "bench", "intended_ms": {TYPE: LONG, VALUE: 1_764_600_000_000 + n}} for n in range(count)
+    ]
     with EventHubProducerClient.from_connection_string(connection_string) as client:
         for partition in partitions:  # opens each partition's link before the clock starts
             client.send_event(EventData(b"warm-up"), partition_id=partition)
@@ -72,12 +80,14 @@ def publish(
         began, cpu = time.perf_counter(), _cpu_seconds()
         for number, body in enumerate(bodies):
             partition = partitions[number % len(partitions)]
+            event = EventData(body)
+            event.properties = properties[number]
             try:
-                batches[partition].add(EventData(body))
+                batches[partition].add(event)
             except ValueError:  # full: send it and start the next
                 client.send_batch(batches[partition])
                 batches[partition] = client.create_batch(partition_id=partition)
-                batches[partition].add(EventData(body))
+                batches[partition].add(event)
         for batch in batches.values():
             if len(batch):
                 client.send_batch(batch)
@@ -240,9 +250,11 @@ def simulate_worker_us(code: Code, connection_string: str, directory: Path, even
     return (cpu_seconds(events + 2_000) - cpu_seconds(2_000)) / events * 1e6
 
 
-def measure(code: Code, options: argparse.Namespace) -> None:
-    """Every phase with `code`'s endpoint and simulate worker, printed."""
+def measure(code: Code, options: argparse.Namespace) -> dict[str, float]:
+    """Every phase with `code`'s endpoint and simulate worker, printed; the CPU µs per event of each
+    component (with the most client processes) returned for the closing comparison."""
     worker_us = 0.0
+    figures: dict[str, float] = {}
     for processes in options.processes:
         with tempfile.TemporaryDirectory() as directory:
             event_log = Path(directory) / "hub" / "events.db"
@@ -257,6 +269,12 @@ def measure(code: Code, options: argparse.Namespace) -> None:
                     worker_us = simulate_worker_us(code, connection_string, Path(directory), options.events)
             finally:
                 terminate(pid, timeout=5)
+        figures = {
+            "SDK send": published.client_us,
+            "endpoint publish": published.endpoint_us,
+            "endpoint deliver": received.endpoint_us,
+            "SDK receive": received.client_us,
+        }
         label = f"{code.label}, {processes} client process{'es' if processes > 1 else ''}"
         print(
             f"{label}: {options.events:,} events of ~400 bytes, {PARTITIONS} partitions, "
@@ -272,6 +290,15 @@ def measure(code: Code, options: argparse.Namespace) -> None:
         f"{0.5e6 / worker_us:,.0f} events/s at half a core",
         flush=True,
     )
+    return figures | {"simulate worker": worker_us}
+
+
+def compare(before: dict[str, float], after: dict[str, float]) -> None:
+    """The closing note: each component's CPU µs per event, before and after, measured in this run."""
+    print(f"CPU µs per event, before -> after (load average {os.getloadavg()[0]:.1f}):")
+    for component, was in before.items():
+        now = after[component]
+        print(f"  {component:<17} {was:7.1f} -> {now:7.1f} µs  ({(now - was) / was:+.0%})")
 
 
 def main() -> None:
@@ -287,8 +314,9 @@ def main() -> None:
         if options.before is None
         else [Code("before", options.before.resolve()), Code("after")]
     )
-    for code in codes:
-        measure(code, options)
+    figures = [measure(code, options) for code in codes]
+    if len(figures) == 2:
+        compare(*figures)
 
 
 if __name__ == "__main__":

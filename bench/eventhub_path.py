@@ -7,6 +7,7 @@ that a before/after compares runs made under the same load of the shared machine
 
     .venv/bin/python bench/eventhub_path.py [--rate 10000] [--demo-rate 5000] [--duration 30] \
         [--before /tmp/paysim-main]      # a checkout of the code to compare with (`git archive main`)
+        [--skip-simulate] [--skip-demo]
 
 A tree is run with it (and its function/) first on PYTHONPATH, so this venv's dependencies serve both.
 """
@@ -113,6 +114,7 @@ def main(arguments: Sequence[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=30)
     parser.add_argument("--before", type=Path, help="a code tree to compare with, run alternately")
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--skip-simulate", action="store_true")
     options = parser.parse_args(arguments)
     with tempfile.TemporaryDirectory(prefix="paysim-bench-") as directory:
         trees = [Tree("after", HERE, Path(directory) / "after")]
@@ -121,7 +123,7 @@ def main(arguments: Sequence[str] | None = None) -> None:
         try:
             for tree in trees:
                 tree.paysim("local", "up")
-            for tree in trees:
+            for tree in trees if not options.skip_simulate else ():
                 print(load(), flush=True)
                 print(_timed(simulate, tree, options.rate, options.duration), flush=True)
             if not options.skip_demo:

@@ -284,13 +284,12 @@ class LocalEventLog:
             rows = []
             batch_bytes = 0
             for event in events:
-                size = event_size(event)
+                properties = encode_properties(event)
+                size = event_size(event, properties)
                 if size > MAX_EVENT_BYTES:
                     raise event_too_large(size)
                 batch_bytes += size
-                rows.append(
-                    (size, event.partition_key, encode_properties(event), event.body, event.amqp_message)
-                )
+                rows.append((size, event.partition_key, properties, event.body, event.amqp_message))
             if batch_bytes > MAX_BATCH_BYTES:
                 raise HubError(
                     "batch_too_large",

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -34,7 +35,14 @@ from paysim_cli.simulator.profile_store import find_profile, load_profile
 from paysim_cli.simulator.progress import RunProgress, WorkerProgress, combine
 from paysim_cli.simulator.publishing import join_worker_files, open_target, worker_file
 from paysim_cli.simulator.request import SimulationRequest
-from paysim_cli.simulator.runner import Clock, MonotonicClock, WorkerPlan, WorkerResult, run_worker
+from paysim_cli.simulator.runner import (
+    LINGER_SECONDS,
+    Clock,
+    MonotonicClock,
+    WorkerPlan,
+    WorkerResult,
+    run_worker,
+)
 from paysim_cli.worker_process import MAX_WORKERS
 
 __all__ = ["SimulationReport", "SimulationRequest", "run_simulation"]
@@ -45,6 +53,10 @@ logger = logging.getLogger(__name__)
 # endpoint one worker kept up with ~8,600/s before its publishes, each waiting for the service's
 # acknowledgement, fell behind. Below that, with the latency targets' headroom.
 EVENTHUB_EVENTS_PER_WORKER = 6_000
+# How long the oldest due event waits for company before a publish over Event Hubs (5 ms elsewhere):
+# each SDK send to a partition costs ~0.3-0.7 ms of CPU whatever it carries (bench/amqp.py, ADR 0022),
+# so at 5 ms a worker spent more CPU on sends than on events; 20 ms caps it at 50 publishes/s.
+EVENTHUB_LINGER_SECONDS = 0.02
 
 
 class InjectedFaults(BaseModel):
@@ -153,7 +165,8 @@ def _plan(settings: Settings, request: SimulationRequest) -> _Run:
     run_id = request.run_id or f"{start:%Y%m%dT%H%M%S}{start_ms % 1000:03d}Z-s{seed}"
     run_dir = run_directory(settings, run_id)
     transport = request.transport or default_transport(settings)
-    whole = _worker_plans(request, 1, profile_path, profile, seed, run_id, start_ms, run_dir)[0]
+    plans = partial(_worker_plans, request, profile_path, profile, seed, run_id, start_ms, run_dir)
+    whole = plans(1, transport)[0]
     planned_end = whole.schedule().planned_end  # the whole run's schedule; each worker builds its share
     _check_plannable(request, profile_name, planned_end, run_dir)
     peak_rate = whole.rate_plan(profile).peak_rate(planned_end)
@@ -170,7 +183,7 @@ def _plan(settings: Settings, request: SimulationRequest) -> _Run:
         start_ms,
         run_id,
         run_dir,
-        _worker_plans(request, workers, profile_path, profile, seed, run_id, start_ms, run_dir),
+        plans(workers, transport if request.output is None else None),
         planned_end,
         peak_rate,
         event_time_warnings(start, planned_end),
@@ -207,15 +220,17 @@ def _workers_note(workers: int, target: str) -> str:
 
 def _worker_plans(
     request: SimulationRequest,
-    workers: int,
     profile_path: Path,
     profile: Profile,
     seed: int,
     run_id: str,
     start_ms: int,
     run_dir: Path,
+    workers: int,
+    transport: HubTarget | None,
 ) -> list[WorkerPlan]:
-    """Each worker's share of the run."""
+    """Each worker's share of the run (`transport` None: to a file)."""
+    linger = EVENTHUB_LINGER_SECONDS if transport is HubTarget.EVENTHUB else LINGER_SECONDS
     return [
         WorkerPlan(
             worker=worker,
@@ -231,6 +246,7 @@ def _worker_plans(
             partition_key_field=request.partition_key_field,
             watch=request.watch,
             undelivered_path=worker_file(run_dir / UNDELIVERED_FILE, worker, workers),
+            linger=linger,
         )
         for worker in range(workers)
     ]

@@ -36,6 +36,8 @@ SESSION_WINDOW = 5_000
 PUBLISH_CREDIT = 1_000
 # Events read from the log per round trip for one receiver (never more than its credit).
 READ_BATCH = 500
+# The most a transfer frame adds to its payload (the largest handle and delivery id).
+MAX_TRANSFER_OVERHEAD = transfer_overhead(HANDLE_MAX, 2**32 - 1)
 SELECTOR_FILTER = b"apache.org:selector-filter:string"
 EPOCH_PROPERTY = b"com.microsoft:epoch"
 RUNTIME_METRIC_CAPABILITY = b"com.microsoft:enable-receiver-runtime-metric"
@@ -238,7 +240,10 @@ class Link:
                 await self.wait_for_credit()
             delivery_id: int | None = session.next_delivery_id
             session.next_delivery_id += 1
-            room = connection.remote_max_frame_size - transfer_overhead(self.handle, delivery_id)
+            if len(payload) + MAX_TRANSFER_OVERHEAD <= connection.remote_max_frame_size:
+                room = len(payload)  # one frame, whatever the ids' encodings take (the common case)
+            else:
+                room = connection.remote_max_frame_size - transfer_overhead(self.handle, delivery_id)
             position = 0
             while True:
                 if session.remote_incoming_window <= 0:

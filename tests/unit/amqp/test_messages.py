@@ -177,3 +177,79 @@ def test_an_annotation_key_that_is_no_symbol_is_refused() -> None:
     payload = b"\x00\x53\x72\xc1\x07\x02\xa1\x01k\xa1\x01v" + b"\x00\x53\x75\xa0\x01x"
     with pytest.raises(codec.AmqpError, match="symbols or ulongs"):
         messages.decode_events(payload, 0)
+
+
+def _sdk_batch_events(**batch: Any) -> list[memoryview]:
+    """The inner messages of an SDK batch holding a spread of the events senders make: in each five, the
+    first three have the common shape, the last two not (binary and timestamp values, long strings)."""
+    sdk_batch = EventDataBatch(**batch)
+    bodies = [b"", b"x", b"y" * 255, b"z" * 256, b'{"amount_minor": 1200}' * 30]
+    properties: list[dict[str, Any]] = [
+        {},
+        {"run_id": "r-1", "intended_ms": 1_764_600},
+        {"n": 5, "m": -200, "k": 70_000, "f": 1.5, "t": True, "u": False, "s": "é" * 10},
+        {"raw": b"\xff", "when": datetime(2025, 1, 1, tzinfo=UTC)},
+        {"k" * 300: "long name", "v": "v" * 300},
+    ]
+    for number, body in enumerate(bodies * len(properties)):
+        event = EventData(body)
+        event.properties = properties[number % len(properties)]
+        sdk_batch.add(event)
+    envelope = codec.decode_message(codec.encode_message(sdk_batch._message))
+    return [memoryview(inner) for inner in envelope.data]
+
+
+def test_the_common_event_shape_reads_as_the_general_decoder_reads_it() -> None:
+    from paysim_cli.hub.amqp.encoding import outgoing_message
+
+    inner = _sdk_batch_events(partition_key="merchant-1") + _sdk_batch_events()
+    inner += [
+        memoryview(outgoing_message(b"{}", key, {"run_id": "r", "intended_ms": 2**41}))
+        for key in ("c-1", None, "", "ü" * 40)
+    ]
+    fast = [messages._common_event(message.tobytes(), "envelope") for message in inner]
+    for message, read in zip(inner, fast, strict=True):
+        assert read is None or read == messages._decoded_event(message, "envelope")
+    # The shapes paysim's publisher and plain SDK senders make take the direct read.
+    common = [number % 5 < 3 for number in range(50)] + [True] * 4
+    assert [read is not None for read in fast] == common
+
+
+def test_a_damaged_event_the_general_decoder_refuses_is_never_read_directly() -> None:
+    import random
+
+    from paysim_cli.hub.amqp.encoding import outgoing_message
+
+    shuffle = random.Random(7)
+    original = outgoing_message(b'{"a": 1}' * 40, "merchant-7", {"run_id": "r", "n": 3, "t": True})
+    for _ in range(3_000):
+        damaged = bytearray(original)
+        if shuffle.random() < 0.3:
+            damaged = damaged[: shuffle.randrange(len(damaged))]
+        else:
+            damaged[shuffle.randrange(len(damaged))] = shuffle.randrange(256)
+        fast = messages._common_event(bytes(damaged), None)
+        try:
+            general = messages._decoded_event(memoryview(bytes(damaged)), None)
+        except (codec.AmqpError, UnicodeDecodeError):
+            assert fast is None
+        else:
+            assert fast is None or fast == general
+
+
+def test_a_plain_stored_message_is_delivered_as_its_parts_would_be(monkeypatch: pytest.MonkeyPatch) -> None:
+    from paysim_cli.hub.amqp.encoding import outgoing_message
+
+    inner = _sdk_batch_events(partition_key="k") + [
+        memoryview(outgoing_message(b"{}" * 200, key, {"run_id": "r", "intended_ms": 2**41}))
+        for key in ("c-1", None)
+    ]
+    events = [received(messages._decoded_event(message, None)) for message in inner]
+    events += [
+        ReceivedEvent(b"{}", "2", 7, 42, MOMENT, None, {"n": 1}),
+        ReceivedEvent(b"", "2", 8, 43, MOMENT),
+    ]
+    direct = list(messages.delivery_payloads(events, None))
+    assert sum(messages._plain(event.amqp_message or messages._stored_form(event)) for event in events) >= 4
+    monkeypatch.setattr(messages, "_plain", lambda stored: False)
+    assert direct == list(messages.delivery_payloads(events, None))

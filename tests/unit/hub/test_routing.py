@@ -8,7 +8,13 @@ import string
 import pytest
 from azure.eventhub._buffered_producer._partition_resolver import PartitionResolver
 
-from paysim_cli.hub.routing import PartitionRouter, event_size, partition_index_for_key, split_batches
+from paysim_cli.hub.routing import (
+    PartitionRouter,
+    event_size,
+    partition_index_for_key,
+    partition_indexes,
+    split_batches,
+)
 from paysim_cli.hub.transport import MAX_EVENT_BYTES, HubError, OutgoingEvent
 
 
@@ -21,6 +27,31 @@ def test_key_hash_matches_the_sdk_resolver_for_many_keys_and_partition_counts() 
         ids = [str(index) for index in range(count)]
         expected = PartitionResolver(ids).get_partition_id_by_partition_key(key)
         assert str(partition_index_for_key(key, count)) == expected
+
+
+def test_keys_hashed_together_match_the_sdk_resolver() -> None:
+    generator = random.Random(11)
+    alphabet = string.ascii_letters + string.digits + "-_:/é€中😀"
+    keys = ["".join(generator.choices(alphabet, k=generator.randint(0, 50))) for _ in range(3_000)]
+    for count in (1, 2, 3, 4, 7, 32, 100):
+        resolver = PartitionResolver([str(index) for index in range(count)])
+        expected = [int(resolver.get_partition_id_by_partition_key(key)) for key in keys]
+        assert partition_indexes(keys, count) == expected
+
+
+def test_group_routes_mixed_events_as_route_does_one_by_one() -> None:
+    events = [
+        OutgoingEvent(b"a", partition_key=f"customer-{number}")
+        if number % 3
+        else OutgoingEvent(b"b", partition_id=str(number % 4))
+        for number in range(40)
+    ] + [OutgoingEvent(b"c")] * 4
+    grouped = PartitionRouter(["0", "1", "2", "3"]).group(events)
+    one_by_one = PartitionRouter(["0", "1", "2", "3"])
+    expected: dict[str, list[OutgoingEvent]] = {}
+    for event in events:
+        expected.setdefault(one_by_one.route(event), []).append(event)
+    assert grouped == expected
 
 
 @pytest.mark.parametrize(

@@ -212,3 +212,24 @@ def test_workers_are_chosen_for_the_rate_over_event_hubs_only() -> None:
     assert simulation.workers_for_rate(10**9, HubTarget.EVENTHUB) == simulation.MAX_WORKERS
     assert simulation.workers_for_rate(50_000, HubTarget.LOCAL) == 1
     assert simulation.workers_for_rate(50_000, None) == 1  # --output: a file
+
+
+def test_publishes_over_event_hubs_wait_longer_for_company(tmp_path: Path) -> None:
+    from paysim_cli.simulator.profile_store import load_profile
+    from paysim_cli.simulator.runner import LINGER_SECONDS
+
+    profile_path = Path(__file__).parents[3] / "profiles" / "default.yaml"
+    plans = lambda transport: simulation._worker_plans(  # noqa: E731
+        SimulationRequest(rate=100, duration=1),
+        profile_path,
+        load_profile(profile_path),
+        1,
+        "run",
+        0,
+        tmp_path,
+        2,
+        transport,
+    )
+    assert {plan.linger for plan in plans(HubTarget.EVENTHUB)} == {simulation.EVENTHUB_LINGER_SECONDS}
+    assert {plan.linger for plan in plans(HubTarget.LOCAL)} == {LINGER_SECONDS}
+    assert {plan.linger for plan in plans(None)} == {LINGER_SECONDS}
