@@ -4,7 +4,7 @@ Here the SDK's network half is replaced by small clients that hand out the SDK's
 objects (so the SDK itself decides when a batch is full) and deliver real `EventData` objects carrying
 the annotations the service sets, so each rule of the adapter is tested alone. The whole SDK, AMQP
 sessions, `$cbs` tokens and `receive_batch`'s load balancing included, runs against paysim's own AMQP
-endpoint in tests/integration/amqp and tests/integration/pipeline_eventhub. Not exercised anywhere
+endpoint in tests/integration/hub/amqp and tests/integration/pipeline_eventhub. Not exercised anywhere
 here: a live namespace's own size accounting, throttling under load and Entra ID token acquisition.
 """
 
