@@ -4,7 +4,9 @@
 `watch` yields a report every interval. A check that cannot reach its box fails; one whose box is
 another check's (the database, for the dead-letter check) says unknown, so one outage reads as one
 failure; a check still running at its time-out is unknown too. Checks run on daemon threads, so one
-stuck on the network can neither hold up the report nor keep the process alive.
+stuck on the network can neither hold up the report nor keep the process alive; in a fresh process
+the blob check runs in a forked child instead (health/forked.py), killed at its time-out. The checks
+that read PostgreSQL share one connection (health/connection.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from paysim_cli.errors import PaysimError
 from paysim_cli.health.checks.base import CheckContext, result
+from paysim_cli.health.forked import forkable, start_forked
 from paysim_cli.health.models import CheckName, CheckResult, CheckStatus, HealthReport, HealthRequest
 from paysim_cli.hub.transport import HubError
 from paysim_cli.settings import Settings
@@ -44,6 +47,21 @@ _MODULES = {
 }
 
 
+# The checks that read PostgreSQL. When one runs, its driver loads before any check starts: the lag
+# check's first sample needs it, and the lag_sample_seconds the check then waits for its second sample
+# overlaps the other checks' work (loading the Blob SDK, above all) instead of following it.
+_READ_POSTGRES = frozenset(
+    {
+        CheckName.LAG,
+        CheckName.FRESHNESS,
+        CheckName.DATABASE,
+        CheckName.MIGRATIONS,
+        CheckName.DEAD_LETTER,
+        CheckName.CANARY,
+    }
+)
+
+
 def check_of(name: CheckName) -> Check:
     """The function that runs check `name` (`check_<name>` in its module under health/checks/)."""
     module = importlib.import_module(f"paysim_cli.health.checks.{_MODULES[name]}")
@@ -55,11 +73,17 @@ def run_checks(
     settings: Settings, request: HealthRequest, *, credential: TokenCredential | None = None
 ) -> HealthReport:
     """Run the requested checks at once and wait for each up to its time-out; the report."""
-    context = CheckContext(settings, request.effective_thresholds(settings), credential)
     checks = {name: check_of(name) for name in request.selected()}
+    context = CheckContext(settings, request.effective_thresholds(settings), credential, len(checks))
     checked_at = datetime.now(UTC)
     started = time.monotonic()
-    futures = {name: _start(name, check, context) for name, check in checks.items()}
+    forked = {name: _start_forked(name, checks[name], context) for name in forkable(list(checks))}
+    if _READ_POSTGRES.intersection(checks):
+        importlib.import_module("psycopg")
+    futures = {
+        name: forked[name] if name in forked else _start(name, check, context)
+        for name, check in checks.items()
+    }
     results = [_outcome(name, future, context, started) for name, future in futures.items()]
     return HealthReport.of(
         settings.env, checked_at, (time.monotonic() - started) * 1000, results, strict=request.strict
@@ -114,23 +138,43 @@ def _start(name: CheckName, check: Check, context: CheckContext) -> Future[Check
     future: Future[CheckResult] = Future()
 
     def run() -> None:
-        started = time.monotonic()
         try:
-            outcome = check(context)
-        except PaysimError as error:
-            outcome = _failed(name, error)
-        except Exception as error:  # noqa: BLE001 - one check's bug must not hide the others' results
-            outcome = result(
-                name,
-                CheckStatus.UNKNOWN,
-                f"the check itself failed: {type(error).__name__}: {error}",
-                hint="report it; rerun with --check to isolate it",
-                error_type=type(error).__name__,
-            )
-        future.set_result(outcome.model_copy(update={"duration_ms": (time.monotonic() - started) * 1000}))
+            future.set_result(_run(name, check, context))
+        finally:
+            context.database.release()
 
     threading.Thread(target=run, name=f"health-{name}", daemon=True).start()
     return future
+
+
+def _start_forked(name: CheckName, check: Check, context: CheckContext) -> Future[CheckResult]:
+    def lost(why: str) -> CheckResult:
+        return result(name, CheckStatus.UNKNOWN, f"the check itself failed: {why}", hint=_REPORT_IT)
+
+    future = start_forked(name, lambda: _run(name, check, context), _timeout(name, context), lost)
+    context.database.release()  # the child has its own copy; this process's is not its to close
+    return future
+
+
+def _run(name: CheckName, check: Check, context: CheckContext) -> CheckResult:
+    """The check's result however it ends: its own, a failure it raised, or its bug as unknown."""
+    started = time.monotonic()
+    try:
+        outcome = check(context)
+    except PaysimError as error:
+        outcome = _failed(name, error)
+    except Exception as error:  # noqa: BLE001 - one check's bug must not hide the others' results
+        outcome = result(
+            name,
+            CheckStatus.UNKNOWN,
+            f"the check itself failed: {type(error).__name__}: {error}",
+            hint=_REPORT_IT,
+            error_type=type(error).__name__,
+        )
+    return outcome.model_copy(update={"duration_ms": (time.monotonic() - started) * 1000})
+
+
+_REPORT_IT = "report it; rerun with --check to isolate it"
 
 
 def _outcome(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from paysim_cli.health.connection import SharedConnection
 from paysim_cli.health.models import CheckName, CheckResult, CheckStatus
 from paysim_cli.settings import HealthThresholds, Settings
 
@@ -20,6 +21,13 @@ class CheckContext:
     thresholds: HealthThresholds
     # Azure Resource Manager calls sign in with this; None means DefaultAzureCredential.
     credential: TokenCredential | None = None
+    # How many checks run with this context: the last to end closes their shared database connection.
+    checks: int = 1
+    database: SharedConnection = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        database = SharedConnection(self.settings, self.timeout, users=self.checks)
+        object.__setattr__(self, "database", database)  # frozen: set once, here
 
     @property
     def timeout(self) -> float:
