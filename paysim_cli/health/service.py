@@ -47,19 +47,10 @@ _MODULES = {
 }
 
 
-# The checks that read PostgreSQL. When one runs, its driver loads before any check starts: the lag
-# check's first sample needs it, and the lag_sample_seconds the check then waits for its second sample
-# overlaps the other checks' work (loading the Blob SDK, above all) instead of following it.
-_READ_POSTGRES = frozenset(
-    {
-        CheckName.LAG,
-        CheckName.FRESHNESS,
-        CheckName.DATABASE,
-        CheckName.MIGRATIONS,
-        CheckName.DEAD_LETTER,
-        CheckName.CANARY,
-    }
-)
+# The lag check waits lag_sample_seconds between its two samples. It starts first, and the others once
+# it has its first sample (or after this long at most, should the database be slow to answer), so that
+# their work (loading drivers, above all) fills that wait instead of delaying the first sample.
+LAG_HEAD_START_SECONDS = 1.0
 
 
 def check_of(name: CheckName) -> Check:
@@ -73,18 +64,19 @@ def run_checks(
     settings: Settings, request: HealthRequest, *, credential: TokenCredential | None = None
 ) -> HealthReport:
     """Run the requested checks at once and wait for each up to its time-out; the report."""
-    checks = {name: check_of(name) for name in request.selected()}
-    context = CheckContext(settings, request.effective_thresholds(settings), credential, len(checks))
+    names = request.selected()
+    context = CheckContext(settings, request.effective_thresholds(settings), credential, len(names))
     checked_at = datetime.now(UTC)
     started = time.monotonic()
-    forked = {name: _start_forked(name, checks[name], context) for name in forkable(list(checks))}
-    if _READ_POSTGRES.intersection(checks):
-        importlib.import_module("psycopg")
-    futures = {
-        name: forked[name] if name in forked else _start(name, check, context)
-        for name, check in checks.items()
-    }
-    results = [_outcome(name, future, context, started) for name, future in futures.items()]
+    # Forks first, while this process still has one thread.
+    futures = {name: _start_forked(name, check_of(name), context) for name in forkable(list(names))}
+    if CheckName.LAG in names:
+        futures[CheckName.LAG] = _start(CheckName.LAG, check_of(CheckName.LAG), context)
+        context.lag_sampled.wait(LAG_HEAD_START_SECONDS)
+    for name in names:
+        if name not in futures:
+            futures[name] = _start(name, check_of(name), context)
+    results = [_outcome(name, futures[name], context, started) for name in names]
     return HealthReport.of(
         settings.env, checked_at, (time.monotonic() - started) * 1000, results, strict=request.strict
     )
@@ -142,6 +134,8 @@ def _start(name: CheckName, check: Check, context: CheckContext) -> Future[Check
             future.set_result(_run(name, check, context))
         finally:
             context.database.release()
+            if name is CheckName.LAG:  # ended before its first sample: the others need not wait
+                context.lag_sampled.set()
 
     threading.Thread(target=run, name=f"health-{name}", daemon=True).start()
     return future

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +25,13 @@ class CheckContext:
     # How many checks run with this context: the last to end closes their shared database connection.
     checks: int = 1
     database: SharedConnection = field(init=False, repr=False, compare=False)
+    # Set once the lag check has its first sample: the other checks start then (health/service.py).
+    lag_sampled: threading.Event = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        database = SharedConnection(self.settings, self.timeout, users=self.checks)
-        object.__setattr__(self, "database", database)  # frozen: set once, here
+        # frozen: set once, here
+        object.__setattr__(self, "database", SharedConnection(self.settings, self.timeout, users=self.checks))
+        object.__setattr__(self, "lag_sampled", threading.Event())
 
     @property
     def timeout(self) -> float:

@@ -34,6 +34,7 @@ def check_lag(context: CheckContext) -> CheckResult:
     thresholds = context.thresholds
     with BacklogReader(context) as reader:
         first = reader.sample()
+        context.lag_sampled.set()
         time.sleep(thresholds.lag_sample_seconds)
         second = reader.sample()
         database_error = reader.database_error
