@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer._click import Command
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from paysim_cli import __version__
-from paysim_cli.commands import (
-    archive,
-    config,
-    db,
-    demo,
-    dlq,
-    function,
-    health,
-    hub,
-    infra,
-    local,
-    metrics,
-    pipeline,
-    profiles,
-    runs,
-    simulate,
-    verify,
-)
 from paysim_cli.commands.help import TidyHelp, verb
-from paysim_cli.commands.options import JsonOption
+from paysim_cli.commands.json_option import JsonOption
 from paysim_cli.context import AppContext
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.interrupts import Interrupted, terminate_like_interrupt
@@ -41,8 +25,82 @@ from paysim_cli.output import Output
 ARGV = "paysim.argv"
 
 
+# Every command under the root, in help order: its module under paysim_cli.commands, and the verb
+# function that module holds, or None for a group (the module's `app`). A command's module loads when
+# it runs or a page lists it: `paysim health` pays for no other group's request models or SDKs.
+COMMANDS: dict[str, str | None] = {
+    "config": None,
+    "local": None,
+    "profiles": None,
+    "simulate": "simulate",
+    "db": None,
+    "hub": None,
+    "infra": None,
+    "pipeline": None,
+    "verify": "verify",
+    "runs": None,
+    "archive": None,
+    "metrics": None,
+    "demo": "demo",
+    "health": "health",
+    "dlq": None,
+    "function": None,
+}
+
+
+def command_app(name: str) -> typer.Typer:
+    """A Typer app holding command `name` of `COMMANDS`, registered as the root would register it."""
+    module = importlib.import_module(f"paysim_cli.commands.{name}")
+    holder = typer.Typer()
+    function = COMMANDS[name]
+    if function is None:
+        holder.add_typer(module.app, name=name)
+    else:
+        verb(holder, name, getattr(module, function), *module.EXAMPLES)
+    return holder
+
+
+def _load(name: str) -> Command:
+    return typer.main.get_group(command_app(name)).commands[name]
+
+
+class LazyCommands(MutableMapping[str, Command]):
+    """The root's commands: every name known at once, each command built on its first lookup.
+
+    Click finds a subcommand with `commands.get(name)` and lists them by iterating the names, so a run
+    builds only its own command; whoever walks the values (`--help`, the tests) builds them all.
+    """
+
+    def __init__(self, loaders: Mapping[str, Callable[[], Command]], built: dict[str, Command]) -> None:
+        self._loaders, self._built = loaders, built
+
+    def __getitem__(self, name: str) -> Command:
+        if name not in self._built:
+            if name not in self._loaders:
+                raise KeyError(name)
+            self._built[name] = self._loaders[name]()
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Command) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._loaders, *self._built]))
+
+    def __len__(self) -> int:
+        return len(set(self._loaders) | set(self._built))
+
+
 class PaysimGroup(TidyHelp, TyperGroup):
     """The root group: the only place a failure becomes an exit code and a message."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        loaders = {name: lambda name=name: _load(name) for name in COMMANDS}
+        self.commands = LazyCommands(loaders, dict(self.commands))
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click Context; typer.Context subclasses it
         try:
@@ -205,22 +263,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(config.app, name="config")
-app.add_typer(local.app, name="local")
-app.add_typer(profiles.app, name="profiles")
-verb(app, "simulate", simulate.simulate, *simulate.EXAMPLES)
-app.add_typer(db.app, name="db")
-app.add_typer(hub.app, name="hub")
-app.add_typer(infra.app, name="infra")
-app.add_typer(pipeline.app, name="pipeline")
-verb(app, "verify", verify.verify, *verify.EXAMPLES)
-app.add_typer(runs.app, name="runs")
-app.add_typer(archive.app, name="archive")
-app.add_typer(metrics.app, name="metrics")
-verb(app, "demo", demo.demo, *demo.EXAMPLES)
-verb(app, "health", health.health, *health.EXAMPLES)
-app.add_typer(dlq.app, name="dlq")
-app.add_typer(function.app, name="function")
 
 
 def _print_version(value: bool) -> None:

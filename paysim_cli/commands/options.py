@@ -16,6 +16,8 @@ import typer
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+# Re-exported for the commands that import every option from here (mypy's explicit re-export form).
+from paysim_cli.commands.json_option import JsonOption as JsonOption  # noqa: PLC0414
 from paysim_cli.demo.request import DemoRequest
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.hub.targets import HubTarget, default_transport
@@ -126,9 +128,6 @@ def chosen_transport(
     return transport
 
 
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print only JSON: {'data': ...} or {'error': {...}} on stdout.")
-]
 ReportOption = Annotated[
     Path | None,
     typer.Option(

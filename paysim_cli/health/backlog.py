@@ -28,6 +28,7 @@ from paysim_cli.settings import Settings
 
 if TYPE_CHECKING:
     from paysim_cli.db import Connection
+    from paysim_cli.health.checks.base import CheckContext
 
 # The container and blob names the Functions Event Hubs extension (and the SDK's BlobCheckpointStore)
 # checkpoints in: {namespace}/{hub}/{consumer group}/checkpoint/{partition}, metadata `sequencenumber`.
@@ -147,20 +148,6 @@ class Committed:
     enqueued_time: datetime | None
 
 
-def health_connection(settings: Settings, timeout_seconds: float) -> Connection:
-    """A connection for the checks: autocommit, and a connect timeout within the check's."""
-    import math
-
-    from paysim_cli.db import connect
-
-    return connect(
-        settings,
-        autocommit=True,
-        application_name="paysim health",
-        connect_timeout=max(1, math.ceil(timeout_seconds / 2)),
-    )
-
-
 def read_committed(connection: Connection, consumer_group: str) -> dict[str, Committed]:
     rows = connection.execute(
         "SELECT partition_id, last_sequence_number, last_enqueued_time FROM partition_checkpoints "
@@ -194,15 +181,17 @@ class BacklogSample:
 
 
 class BacklogReader:
-    """Reads samples of the backlog; the hub view and the database connection stay open between them."""
+    """Reads samples of the backlog; the hub view stays open between them, and the run's shared
+    database connection serves them."""
 
-    def __init__(self, settings: Settings, *, timeout_seconds: float) -> None:
+    def __init__(self, context: CheckContext) -> None:
+        settings = context.settings
         self.consumer_group = settings.consumer_group
-        self.hub = open_hub_view(settings, self.consumer_group, wait_seconds=timeout_seconds / 2)
+        self.hub = open_hub_view(settings, self.consumer_group, wait_seconds=context.timeout / 2)
         self.database_error: PaysimError | None = None
         self._connection: Connection | None = None
         try:
-            self._connection = health_connection(settings, timeout_seconds)
+            self._connection = context.database.get()
         except PaysimError as error:
             self.database_error = error
 
@@ -244,9 +233,7 @@ class BacklogReader:
             return None
 
     def close(self) -> None:
-        self.hub.close()
-        if self._connection is not None:
-            self._connection.close()
+        self.hub.close()  # the connection is the run's: SharedConnection closes it
 
     def __enter__(self) -> BacklogReader:
         return self

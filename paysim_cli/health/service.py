@@ -4,7 +4,9 @@
 `watch` yields a report every interval. A check that cannot reach its box fails; one whose box is
 another check's (the database, for the dead-letter check) says unknown, so one outage reads as one
 failure; a check still running at its time-out is unknown too. Checks run on daemon threads, so one
-stuck on the network can neither hold up the report nor keep the process alive.
+stuck on the network can neither hold up the report nor keep the process alive; in a fresh process
+the blob check runs in a forked child instead (health/forked.py), killed at its time-out. The checks
+that read PostgreSQL share one connection (health/connection.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from paysim_cli.errors import PaysimError
 from paysim_cli.health.checks.base import CheckContext, result
+from paysim_cli.health.forked import forkable, start_forked
 from paysim_cli.health.models import CheckName, CheckResult, CheckStatus, HealthReport, HealthRequest
 from paysim_cli.hub.transport import HubError
 from paysim_cli.settings import Settings
@@ -44,6 +47,12 @@ _MODULES = {
 }
 
 
+# The lag check waits lag_sample_seconds between its two samples. It starts first, and the others once
+# it has its first sample (or after this long at most, should the database be slow to answer), so that
+# their work (loading drivers, above all) fills that wait instead of delaying the first sample.
+LAG_HEAD_START_SECONDS = 1.0
+
+
 def check_of(name: CheckName) -> Check:
     """The function that runs check `name` (`check_<name>` in its module under health/checks/)."""
     module = importlib.import_module(f"paysim_cli.health.checks.{_MODULES[name]}")
@@ -55,12 +64,19 @@ def run_checks(
     settings: Settings, request: HealthRequest, *, credential: TokenCredential | None = None
 ) -> HealthReport:
     """Run the requested checks at once and wait for each up to its time-out; the report."""
-    context = CheckContext(settings, request.effective_thresholds(settings), credential)
-    checks = {name: check_of(name) for name in request.selected()}
+    names = request.selected()
+    context = CheckContext(settings, request.effective_thresholds(settings), credential, len(names))
     checked_at = datetime.now(UTC)
     started = time.monotonic()
-    futures = {name: _start(name, check, context) for name, check in checks.items()}
-    results = [_outcome(name, future, context, started) for name, future in futures.items()]
+    # Forks first, while this process still has one thread.
+    futures = {name: _start_forked(name, check_of(name), context) for name in forkable(list(names))}
+    if CheckName.LAG in names:
+        futures[CheckName.LAG] = _start(CheckName.LAG, check_of(CheckName.LAG), context)
+        context.lag_sampled.wait(LAG_HEAD_START_SECONDS)
+    for name in names:
+        if name not in futures:
+            futures[name] = _start(name, check_of(name), context)
+    results = [_outcome(name, futures[name], context, started) for name in names]
     return HealthReport.of(
         settings.env, checked_at, (time.monotonic() - started) * 1000, results, strict=request.strict
     )
@@ -114,23 +130,45 @@ def _start(name: CheckName, check: Check, context: CheckContext) -> Future[Check
     future: Future[CheckResult] = Future()
 
     def run() -> None:
-        started = time.monotonic()
         try:
-            outcome = check(context)
-        except PaysimError as error:
-            outcome = _failed(name, error)
-        except Exception as error:  # noqa: BLE001 - one check's bug must not hide the others' results
-            outcome = result(
-                name,
-                CheckStatus.UNKNOWN,
-                f"the check itself failed: {type(error).__name__}: {error}",
-                hint="report it; rerun with --check to isolate it",
-                error_type=type(error).__name__,
-            )
-        future.set_result(outcome.model_copy(update={"duration_ms": (time.monotonic() - started) * 1000}))
+            future.set_result(_run(name, check, context))
+        finally:
+            context.database.release()
+            if name is CheckName.LAG:  # ended before its first sample: the others need not wait
+                context.lag_sampled.set()
 
     threading.Thread(target=run, name=f"health-{name}", daemon=True).start()
     return future
+
+
+def _start_forked(name: CheckName, check: Check, context: CheckContext) -> Future[CheckResult]:
+    def lost(why: str) -> CheckResult:
+        return result(name, CheckStatus.UNKNOWN, f"the check itself failed: {why}", hint=_REPORT_IT)
+
+    future = start_forked(name, lambda: _run(name, check, context), _timeout(name, context), lost)
+    context.database.release()  # the child has its own copy; this process's is not its to close
+    return future
+
+
+def _run(name: CheckName, check: Check, context: CheckContext) -> CheckResult:
+    """The check's result however it ends: its own, a failure it raised, or its bug as unknown."""
+    started = time.monotonic()
+    try:
+        outcome = check(context)
+    except PaysimError as error:
+        outcome = _failed(name, error)
+    except Exception as error:  # noqa: BLE001 - one check's bug must not hide the others' results
+        outcome = result(
+            name,
+            CheckStatus.UNKNOWN,
+            f"the check itself failed: {type(error).__name__}: {error}",
+            hint=_REPORT_IT,
+            error_type=type(error).__name__,
+        )
+    return outcome.model_copy(update={"duration_ms": (time.monotonic() - started) * 1000})
+
+
+_REPORT_IT = "report it; rerun with --check to isolate it"
 
 
 def _outcome(

@@ -77,12 +77,18 @@ def _connect(settings: Settings, purpose: str) -> Connection:
     return connect(settings, autocommit=True, application_name=f"paysim {purpose}")
 
 
-def status(settings: Settings, *, sql_dir: Path | None = None) -> StatusReport:
-    """Applied and pending migrations, and any drift between the database and the files."""
+def status(
+    settings: Settings, *, sql_dir: Path | None = None, connection: Connection | None = None
+) -> StatusReport:
+    """Applied and pending migrations, and any drift between the database and the files; on
+    `connection` when given (left open: `paysim health` shares one between its checks)."""
     directory = sql_dir or default_sql_dir()
     scripts = load_scripts(directory)
-    with _connect(settings, "db status") as conn:
-        applied = read_history(conn)
+    if connection is not None:
+        applied = read_history(connection)
+    else:
+        with _connect(settings, "db status") as conn:
+            applied = read_history(conn)
     return StatusReport(
         database=_masked_url(settings),
         sql_dir=display_path(directory),

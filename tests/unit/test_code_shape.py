@@ -190,7 +190,14 @@ def test_no_function_is_over_60_lines() -> None:
 
 
 def _commands(app: typer.Typer) -> Iterator[Any]:
-    """Every callback the Typer tree runs: commands, group callbacks, recursively."""
+    """Every callback the Typer tree runs: commands, group callbacks, recursively (the root's commands
+    load on demand: `command_app` registers each as the root does)."""
+    from paysim_cli.app import COMMANDS, command_app
+    from paysim_cli.app import app as root
+
+    if app is root:
+        for name in COMMANDS:
+            yield from _commands(command_app(name))
     if app.registered_callback is not None and app.registered_callback.callback is not None:
         yield app.registered_callback.callback
     for command in app.registered_commands:

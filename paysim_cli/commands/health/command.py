@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from paysim_cli.commands.options import JsonOption
+from paysim_cli.commands.json_option import JsonOption
 from paysim_cli.context import AppContext, app_context
 from paysim_cli.errors import ExitCode, PaysimError
 from paysim_cli.health.models import CheckName, HealthReport, HealthRequest, parse_thresholds

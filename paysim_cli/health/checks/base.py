@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from paysim_cli.health.connection import SharedConnection
 from paysim_cli.health.models import CheckName, CheckResult, CheckStatus
 from paysim_cli.settings import HealthThresholds, Settings
 
@@ -20,6 +22,16 @@ class CheckContext:
     thresholds: HealthThresholds
     # Azure Resource Manager calls sign in with this; None means DefaultAzureCredential.
     credential: TokenCredential | None = None
+    # How many checks run with this context: the last to end closes their shared database connection.
+    checks: int = 1
+    database: SharedConnection = field(init=False, repr=False, compare=False)
+    # Set once the lag check has its first sample: the other checks start then (health/service.py).
+    lag_sampled: threading.Event = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # frozen: set once, here
+        object.__setattr__(self, "database", SharedConnection(self.settings, self.timeout, users=self.checks))
+        object.__setattr__(self, "lag_sampled", threading.Event())
 
     @property
     def timeout(self) -> float:

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 
 import orjson
 
-from paysim_cli.health.backlog import health_connection, hub_target
+from paysim_cli.health.backlog import hub_target
 from paysim_cli.health.checks.base import CheckContext, limits, result
+from paysim_cli.health.connection import health_connection
 from paysim_cli.health.models import CheckName, CheckResult, CheckStatus
 from paysim_cli.hub.targets import open_publisher
 from paysim_cli.hub.transport import OutgoingEvent

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from paysim_cli.health.backlog import health_connection
 from paysim_cli.health.checks.base import CheckContext, grade, limits, result, worst
 from paysim_cli.health.models import CheckName, CheckResult, CheckStatus
 from paysim_cli.settings import HealthThresholds
@@ -25,8 +24,7 @@ FROM failed_items"""
 def check_database(context: CheckContext) -> CheckResult:
     """The server answers, and how much of its connection limit is in use."""
     thresholds = context.thresholds
-    with health_connection(context.settings, context.timeout) as connection:
-        row = connection.execute(CONNECTIONS).fetchone()
+    row = context.database.get().execute(CONNECTIONS).fetchone()
     assert row is not None  # an aggregate query always returns a row
     version, maximum, reserved, used = str(row[0]), int(row[1]), int(row[2]), int(row[3])
     available = max(1, maximum - reserved)
@@ -52,7 +50,7 @@ def check_migrations(context: CheckContext) -> CheckResult:
     """No pending migration (warn) and no drift between the applied ones and the files (fail)."""
     from paysim_cli.migrations import status
 
-    report = status(context.settings)
+    report = status(context.settings, connection=context.database.get())
     current = f"{report.current_version:04d}"
     if report.drift:
         drifted = ", ".join(f"{item.version:04d} ({item.kind})" for item in report.drift)
@@ -89,8 +87,7 @@ def check_dead_letter(context: CheckContext) -> CheckResult:
     """Failed items waiting for triage, and how many arrived per minute over the last window."""
     thresholds = context.thresholds
     window = thresholds.dead_letter_window_minutes
-    with health_connection(context.settings, context.timeout) as connection:
-        row = connection.execute(DEAD_LETTER, (window,)).fetchone()
+    row = context.database.get().execute(DEAD_LETTER, (window,)).fetchone()
     assert row is not None
     pending, recent = int(row[0]), int(row[1])
     rate = recent / window

@@ -32,8 +32,9 @@ def check_hub(context: CheckContext) -> CheckResult:
 def check_lag(context: CheckContext) -> CheckResult:
     """Events not processed yet, summed over partitions, and how fast that grows between two samples."""
     thresholds = context.thresholds
-    with BacklogReader(context.settings, timeout_seconds=context.timeout) as reader:
+    with BacklogReader(context) as reader:
         first = reader.sample()
+        context.lag_sampled.set()
         time.sleep(thresholds.lag_sample_seconds)
         second = reader.sample()
         database_error = reader.database_error
@@ -87,7 +88,7 @@ def _partitions(sample: BacklogSample) -> list[dict[str, object]]:
 def check_freshness(context: CheckContext) -> CheckResult:
     """How long the oldest unprocessed event has waited; nothing waiting is fresh, however idle."""
     thresholds = context.thresholds
-    with BacklogReader(context.settings, timeout_seconds=context.timeout) as reader:
+    with BacklogReader(context) as reader:
         sample = reader.sample()
         waiting = {
             partition.partition_id: partition.first_waiting
