@@ -14,7 +14,6 @@ from paysim_cli.commands.options import (
     transport_for,
 )
 from paysim_cli.context import app_context
-from paysim_cli.hub.operations import describe_hub
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,6 +34,8 @@ def info(
     json_output: JsonOption = False,
 ) -> None:
     """Show each partition's sequence range, last enqueued event, and the consumer group's lag."""
+    from paysim_cli.hub.operations import describe_hub
+
     state = app_context(ctx, json_output)
     chosen = transport_for(state.settings, state.output, transport, {"--target": target})
     report = describe_hub(state.settings, chosen, consumer_group)

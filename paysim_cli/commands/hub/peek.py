@@ -16,8 +16,6 @@ from paysim_cli.commands.options import (
     transport_for,
 )
 from paysim_cli.context import app_context
-from paysim_cli.hub.operations import peek_events
-from paysim_cli.hub.transport import EventPosition
 from paysim_cli.output import plural
 
 if TYPE_CHECKING:
@@ -54,6 +52,9 @@ def peek(
     json_output: JsonOption = False,
 ) -> None:
     """Print events from each partition (or those given), oldest first; no checkpoint is read or moved."""
+    from paysim_cli.hub.operations import peek_events
+    from paysim_cli.hub.transport import EventPosition
+
     state = app_context(ctx, json_output)
     if legacy_partition:
         deprecated_alias(state.output, "-p", "--partition")

@@ -16,7 +16,6 @@ from paysim_cli.commands.options import (
     transport_for,
 )
 from paysim_cli.context import app_context
-from paysim_cli.hub.operations import send_file
 from paysim_cli.output import plural
 
 if TYPE_CHECKING:
@@ -52,6 +51,8 @@ def send(
 
     Events go round-robin over the partitions unless --partition-key or --partition says otherwise.
     """
+    from paysim_cli.hub.operations import send_file
+
     state = app_context(ctx, json_output)
     if legacy_partition is not None:
         deprecated_alias(state.output, "-p", "--partition")

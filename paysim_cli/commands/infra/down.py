@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from paysim_cli import infra
 from paysim_cli.commands.confirm import confirmed
 from paysim_cli.commands.infra.options import EnvOption, RootOption, infra_context
 from paysim_cli.commands.infra.ui import terraform_progress
@@ -36,6 +35,8 @@ def down(
     json_output: JsonOption = False,
 ) -> None:
     """Destroy every resource of the environment and forget its saved plan and connection profile."""
+    from paysim_cli import infra
+
     state, settings = infra_context(ctx, json_output, env, root)
     sure = confirmed(state.output, f"Destroy every resource of {settings.env}?", yes=yes)
     # Refused before terraform starts, so the progress line never shows for a refusal.

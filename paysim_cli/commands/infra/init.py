@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from paysim_cli import infra
 from paysim_cli.commands.infra.options import EnvOption, RootOption, infra_context
 from paysim_cli.commands.infra.ui import terraform_progress
 from paysim_cli.commands.options import JsonOption
@@ -25,6 +24,8 @@ def init(
     json_output: JsonOption = False,
 ) -> None:
     """Download providers and modules, and connect the environment's remote state (backend.hcl)."""
+    from paysim_cli import infra
+
     state, settings = infra_context(ctx, json_output, env, root)
     with terraform_progress(state.output, f"terraform init ({settings.env})"):
         report = infra.init(settings)

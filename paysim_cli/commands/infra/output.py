@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from paysim_cli import infra
 from paysim_cli.commands.infra.options import EnvOption, RootOption, infra_context
 from paysim_cli.commands.infra.ui import terraform_progress
 from paysim_cli.commands.options import JsonOption
@@ -28,6 +27,8 @@ def output(
     json_output: JsonOption = False,
 ) -> None:
     """Write the environment's endpoints and names (no secrets) where every command reads them for --env."""
+    from paysim_cli import infra
+
     state, settings = infra_context(ctx, json_output, env, root)
     with terraform_progress(state.output, f"terraform output ({settings.env})"):
         report = infra.write_connection_profile(settings)

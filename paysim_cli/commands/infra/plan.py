@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from paysim_cli import infra
 from paysim_cli.commands.infra.options import EnvOption, RootOption, infra_context
 from paysim_cli.commands.infra.ui import render_plan_summary, terraform_progress
 from paysim_cli.commands.options import JsonOption
@@ -28,6 +27,8 @@ def plan(
     json_output: JsonOption = False,
 ) -> None:
     """Save a plan (replacing any earlier one) and summarise it by resource type; `up` applies exactly it."""
+    from paysim_cli import infra
+
     state, settings = infra_context(ctx, json_output, env, root)
     with terraform_progress(state.output, f"terraform plan ({settings.env})"):
         report = infra.plan(settings)

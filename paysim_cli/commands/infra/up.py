@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from paysim_cli import infra
 from paysim_cli.commands.confirm import confirmed
 from paysim_cli.commands.infra.options import EnvOption, RootOption, infra_context
 from paysim_cli.commands.infra.ui import render_plan_summary, terraform_progress
@@ -31,6 +30,8 @@ def up(
     json_output: JsonOption = False,
 ) -> None:
     """Apply exactly the plan `paysim infra plan` saved; refuses if there is none or it is stale."""
+    from paysim_cli import infra
+
     state, settings = infra_context(ctx, json_output, env, root)
     saved = infra.read_saved_plan(settings)
     if not yes and state.output.stdin_is_tty and not state.output.json_mode:
