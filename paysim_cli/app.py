@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -329,4 +330,12 @@ def root(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    # The garbage collector walks every object the imports made, in each full collection while the
+    # command runs and in the interpreter's last ones at exit: about 0.15 s of a one-second command
+    # here. Those objects live as long as the process; frozen, the collections skip them. Everything
+    # is still finalised as its references go (open files flushed, atexit handlers run).
+    gc.freeze()
+    try:
+        app()
+    finally:
+        gc.freeze()

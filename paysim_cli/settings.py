@@ -45,7 +45,9 @@ class HealthThresholds(BaseModel):
     worker_stale_seconds: float = Field(
         3.0, gt=0, description="a local worker whose leases were not renewed for longer is stale"
     )
-    lag_sample_seconds: float = Field(0.25, ge=0, le=10, description="between the two lag samples")
+    lag_sample_seconds: float = Field(
+        0.1, ge=0, le=10, description="between the two lag samples (the trend's window)"
+    )
     check_timeout_seconds: float = Field(5.0, gt=0, description="a check still running then is unknown")
 
 

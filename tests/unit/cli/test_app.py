@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 import typer
 
 from paysim_cli import __version__
-from paysim_cli.app import app
+from paysim_cli.app import app, main
 from paysim_cli.context import app_context
 from paysim_cli.errors import ExitCode, PaysimError
 
@@ -34,6 +35,23 @@ def test_version(cli) -> None:
     result = cli("--version")
     assert result.exit_code == 0
     assert result.stdout.strip() == f"paysim {__version__}"
+
+
+def test_console_entry_point_exits_with_the_code_and_leaves_import_objects_to_no_collection(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The console script freezes what the imports made, so neither the command's collections nor the
+    interpreter's last ones walk it (docs/health.md, Speed)."""
+    gc.unfreeze()
+    monkeypatch.setattr(sys, "argv", ["paysim", "--version"])
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main()
+        assert exited.value.code == 0
+        assert capsys.readouterr().out.strip() == f"paysim {__version__}"
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_no_command_is_a_usage_error_naming_the_usage(cli) -> None:
