@@ -15,7 +15,7 @@ import hashlib
 import io
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -159,9 +159,10 @@ def test_flex_one_deploy_polls_the_deployment_then_syncs_triggers_and_checks_the
 
 
 def test_elastic_premium_zipdeploy_follows_the_location_kudu_returns(
-    azure: tuple[Settings, AzureState], app_dir: Path, tmp_path: Path
+    azure: tuple[Settings, AzureState], app_dir: Path, tmp_path: Path, function_wheels: Callable[[Path], Path]
 ) -> None:
     settings, state = azure
+    function_wheels(settings.state_dir)  # a vendored package (no remote build): the run's wheels
     state.sku = "ElasticPremium"
     package = build_package(settings, PackageRequest(function_dir=app_dir, output_dir=tmp_path / "p")).path
     report = run_deploy(settings, app_dir, package)

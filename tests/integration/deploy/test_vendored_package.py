@@ -9,9 +9,8 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from paysim_cli.deploy.package import PackageRequest, build_package
 from paysim_cli.settings import Settings
@@ -20,18 +19,19 @@ FUNCTION_DIR = Path(__file__).resolve().parents[3] / "function"
 
 
 def test_a_vendored_package_is_reproducible_clean_and_imports_from_its_own_packages(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    tmp_path: Path, function_wheels: Callable[[Path], Path]
 ) -> None:
     app = tmp_path / "app"
     shutil.copytree(FUNCTION_DIR, app, ignore=shutil.ignore_patterns("__pycache__"))
     (app / "local.settings.json").write_text('{"Values": {}}')
     (app / "tests").mkdir()
     (app / "tests" / "test_it.py").write_text("")
-    settings = Settings(state_dir=tmp_path_factory.mktemp("wheel-cache"))
+    (tmp_path / "state").mkdir()
+    settings = Settings(state_dir=function_wheels(tmp_path / "state"))
 
     first = build_package(settings, PackageRequest(function_dir=app, output_dir=tmp_path / "one"))
     second = build_package(settings, PackageRequest(function_dir=app, output_dir=tmp_path / "two"))
-    assert first.sha256 == second.sha256  # the first downloaded the wheels, the second used the cache
+    assert first.sha256 == second.sha256  # two installs from the downloaded wheels, the same bytes
     assert first.path.read_bytes() == second.path.read_bytes()
     assert first.dependencies > 20
     assert any(name.startswith("numpy==") for name in first.manifest.dependencies)
