@@ -13,7 +13,8 @@ into failed_item_states). Then:
 - replay throughput: `paysim dlq replay --via processor --batch-size 500` over --replay items (each
   batch: lock, decode, validate, normalize, dedupe, metrics, raw events to Blob, status and history,
   commit), as items replayed per wall-clock second, the CPU each process spent per item, items per
-  CPU-second of all three, the load average, and how many of the status changes were HOT updates.
+  CPU-second of all three, the load average, and how many of the updates of each table it updates
+  (items, their states, the metric rows) were HOT updates.
 
     .venv/bin/python bench/dlq.py [--items 1000000] [--replay 100000] [--batch-size 500] [--workers 2 1]
         [--repeat 50] [--profile]
@@ -156,7 +157,7 @@ def replay_throughput(
     request = ReplayRequest(batch_size=batch_size, workers=workers, limit=replay, confirmed=True)
     profiler = cProfile.Profile() if profile else None
     service_cpu = {name: cpu_seconds(pid) for name, pid in services.items()}
-    updates = status_updates(settings)
+    updates = table_updates(settings)
     started, client_cpu = time.perf_counter(), time.process_time()
     if profiler is not None:
         profiler.enable()
@@ -184,22 +185,36 @@ def replay_throughput(
         + ", ".join(f"{name} {micros:.0f} µs" for name, micros in per_item.items())
         + f"; {report.attempted / max(sum(spent.values()), 1e-9):,.0f} items per CPU-second of all three"
     )
-    updated, hot = (after - before for after, before in zip(status_updates(settings), updates, strict=True))
-    print(
-        f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end; "
-        f"{hot:,} of {updated:,} failed_items updates HOT ({100 * hot / max(1, updated):.0f} %)"
-    )
+    print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end")
+    hot_updates = []
+    for name, (updated_after, hot_after) in table_updates(settings).items():
+        updated, hot = updated_after - updates[name][0], hot_after - updates[name][1]
+        hot_updates.append(f"{name} {hot:,} of {updated:,} ({100 * hot / max(1, updated):.1f} %)")
+    print("  HOT updates: " + ", ".join(hot_updates))
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
 
-def status_updates(settings: Settings) -> tuple[int, int]:
-    """failed_items' updates so far, and how many were heap-only (HOT: no index entry written)."""
+# The tables a replay updates: the items' status, their states, and the metrics of their windows.
+UPDATED_TABLES = (
+    "failed_items",
+    "failed_item_states",
+    "payment_metrics_5m",
+    "aggregate_histograms",
+    "dynamic_metrics",
+)
+
+
+def table_updates(settings: Settings) -> dict[str, tuple[int, int]]:
+    """Per table a replay updates: its updates so far, and how many were heap-only (HOT: no index
+    entry written)."""
     with psycopg.connect(str(settings.database_url), autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'failed_items'"
-        ).fetchone()
-    return (0, 0) if row is None else (int(row[0]), int(row[1]))
+        rows = conn.execute(
+            "SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = ANY(%s)",
+            (list(UPDATED_TABLES),),
+        ).fetchall()
+    counts = {str(name): (int(updated), int(hot)) for name, updated, hot in rows}
+    return {name: counts.get(name, (0, 0)) for name in UPDATED_TABLES}
 
 
 def main() -> None:

@@ -10,12 +10,14 @@ import pytest
 
 from paysim_cli.settings import Settings
 
-# Everything a migration can leave behind in the catalog, each as sorted rows.
+# Everything a migration can leave behind in the catalog, each as sorted rows (storage parameters
+# such as fillfactor included).
 _CATALOG_QUERIES = {
     "relations": """
         SELECT n.nspname, c.relname, c.relkind::text, c.relpersistence::text, c.relispartition,
                coalesce(pg_get_expr(c.relpartbound, c.oid), ''),
-               coalesce(obj_description(c.oid, 'pg_class'), '')
+               coalesce(obj_description(c.oid, 'pg_class'), ''),
+               coalesce(array_to_string(c.reloptions, ','), '')
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'""",
     # Column order, not ordinal_position: a column dropped and added again keeps its old slot's gap.

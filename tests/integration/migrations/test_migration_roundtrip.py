@@ -36,10 +36,18 @@ def test_rollback_to_zero_reverts_everything_in_reverse_order(db_settings, catal
 
 
 def test_the_no_transaction_migration_runs_outside_a_transaction(db_settings, query) -> None:
-    report = upgrade(db_settings)
-    modes = {step.version: step.transactional for step in report.steps}
+    steps = upgrade(db_settings, 5).steps
+    # 0005 built its index concurrently, outside a transaction.
+    assert query(
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = 'payment_metrics_5m_updated_at_idx'::regclass"
+    ) == [(True,)]
+    steps += upgrade(db_settings).steps
+    modes = {step.version: step.transactional for step in steps}
     assert modes == {version: version not in NO_TRANSACTION_VERSIONS for version in PROJECT_VERSIONS}
     assert NO_TRANSACTION_VERSIONS
+    # 0010 dropped it the same way, and its down builds it again concurrently.
+    assert query("SELECT to_regclass('payment_metrics_5m_updated_at_idx')") == [(None,)]
+    downgrade(db_settings, target=9)
     assert query(
         "SELECT indisvalid FROM pg_index WHERE indexrelid = 'payment_metrics_5m_updated_at_idx'::regclass"
     ) == [(True,)]
