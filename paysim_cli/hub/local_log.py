@@ -538,6 +538,24 @@ class LocalEventLog:
                     (consumer_group, owner_id),
                 )
 
+    def defer_wal_checkpoints(self) -> None:
+        """Stop this connection's commits from checkpointing the write-ahead log (SQLite's default: the
+        commit that takes the log past 1,000 pages copies it into the database and syncs both, 30-60 ms
+        during which that commit waits). Whoever calls this checkpoints with `checkpoint_wal`."""
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
+
+    def checkpoint_wal(self) -> None:
+        """Copy what the write-ahead log holds into the database, as far as readers allow, without
+        blocking writers or readers (a passive checkpoint, as the automatic one is)."""
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.DatabaseError as error:
+            raise HubError(
+                "hub_storage_error",
+                f"local event log {self.path}: checkpointing its write-ahead log failed: {error}",
+                f"free disk space or fix the permissions of {self.path.parent}",
+            ) from error
+
     def close(self) -> None:
         self._db.close()
 

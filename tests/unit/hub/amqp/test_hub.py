@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from paysim_cli.hub.amqp import hub as hub_module
 from paysim_cli.hub.amqp.codec import AmqpError, Message, encode_message, timestamp_ms
 from paysim_cli.hub.amqp.hub import ConsumerNode, EventHub, PublishNode, ReceiverRegistry, ServiceNode
 from paysim_cli.hub.local_log import LocalEventLog
@@ -89,6 +90,30 @@ def test_publishing_routes_and_maps_log_failures(hub: EventHub) -> None:
         asyncio.run(publish(PublishNode("1"), Message(data=[b"x" * (1024 * 1024 + 1)])))
     assert refused.value.condition == b"amqp:link:message-size-exceeded"
     asyncio.run(hub.wait_for_events("1", timeout=0.01))
+
+
+def test_the_writer_leaves_checkpoints_to_a_thread_of_their_own(
+    hub: EventHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub_module, "WAL_CHECKPOINT_BYTES", 10_000)
+    log_path = hub._reader._path
+    database_bytes = log_path.stat().st_size  # what reaches the database file has been checkpointed
+
+    async def publish(partition_id: str, body: bytes) -> None:
+        await hub.publish(PublishNode(partition_id), encode_message(Message(data=[body])), 0)
+
+    async def publish_and_settle() -> None:
+        for _ in range(2):
+            await publish("0", b"x" * 4000)
+        assert hub._checkpointer._running is None  # under 10,000 bytes published: none yet
+        assert log_path.stat().st_size == database_bytes
+        await publish("1", b"y" * 4000)
+        running = hub._checkpointer._running
+        assert running is not None
+        await running
+
+    asyncio.run(publish_and_settle())
+    assert log_path.stat().st_size >= database_bytes + 3 * 4000
 
 
 @dataclass(eq=False)
