@@ -48,8 +48,11 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = MAX_EVENT_BYTES
 # Event Hubs allows this many concurrent readers per partition and consumer group.
 MAX_READERS_PER_PARTITION = 5
-# Bytes published between checkpoints of the log's write-ahead log: about SQLite's default (1,000 pages).
-WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024
+# Bytes published between checkpoints of the log's write-ahead log beside the writer (~2.5 MB of log).
+WAL_CHECKPOINT_BYTES = 1024 * 1024
+# The write-ahead log's pages at which the writer checkpoints it itself and it starts over: 64 MiB, the
+# size the log keeps it to (journal_size_limit), ~6 s at 10,000 events/s.
+WRITER_CHECKPOINT_PAGES = 16_384
 # How often a caught-up receiver looks for events appended by other processes.
 POLL_INTERVAL_SECONDS = 0.05
 _SELECTOR = re.compile(
@@ -88,11 +91,12 @@ def not_found(entity: str) -> AmqpError:
 class _LogWorker:
     """One thread with its own connection to the log (sqlite3 connections stay in their thread)."""
 
-    def __init__(self, path: Path, name: str, *, checkpoints: bool = True) -> None:
+    def __init__(self, path: Path, name: str, *, checkpoint_pages: int | None = None) -> None:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._log: LocalEventLog | None = None
-        self._checkpoints = checkpoints  # False: its commits leave the write-ahead log to the checkpointer
+        # Set: its commits checkpoint the write-ahead log only past that many pages (_WalCheckpointer).
+        self._checkpoint_pages = checkpoint_pages
 
     async def run(self, operation: Callable[[LocalEventLog], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._call, operation)
@@ -100,8 +104,8 @@ class _LogWorker:
     def _call(self, operation: Callable[[LocalEventLog], T]) -> T:
         if self._log is None:
             self._log = LocalEventLog.open(self._path)
-            if not self._checkpoints:
-                self._log.defer_wal_checkpoints()
+            if self._checkpoint_pages is not None:
+                self._log.defer_wal_checkpoints(self._checkpoint_pages)
         return operation(self._log)
 
     def _close_log(self) -> None:
@@ -180,12 +184,14 @@ def _displaced(level: int, previous: int | None) -> AmqpError:
 
 
 class _WalCheckpointer:
-    """Checkpoints the log's write-ahead log on a thread of its own, so that no publish waits for it.
+    """Checkpoints the log's write-ahead log on a thread of its own, so that publishes seldom wait for it.
 
     Left to SQLite, the commit that takes the write-ahead log past 1,000 pages (~4 MB, every ~0.3 s at
     10,000 events/s) checkpoints it, and that publish, with every one queued behind it on the writer,
-    waited 30-60 ms (ADR 0022). Here the writer's commits never checkpoint; after about as many bytes
-    appended, a passive checkpoint runs beside them (SQLite lets one run while others write)."""
+    waited 30-60 ms (ADR 0022). Here, after every WAL_CHECKPOINT_BYTES published, a passive checkpoint
+    copies the log into the database beside the writes (SQLite lets one run while others write); the
+    writer's commits checkpoint only past WRITER_CHECKPOINT_PAGES, finding little left to copy, and
+    that checkpoint lets the log start over (one beside continuous writes never can)."""
 
     def __init__(self, worker: _LogWorker) -> None:
         self._worker = worker
@@ -217,7 +223,7 @@ class EventHub:
         self.name = name
         self.created_at = _created_at(log_path)
         self.receivers = ReceiverRegistry()
-        self._writer = _LogWorker(log_path, "amqp-log-writer", checkpoints=False)
+        self._writer = _LogWorker(log_path, "amqp-log-writer", checkpoint_pages=WRITER_CHECKPOINT_PAGES)
         self._reader = _LogWorker(log_path, "amqp-log-reader")
         self._checkpointer = _WalCheckpointer(_LogWorker(log_path, "amqp-log-checkpointer"))
         self._round_robin = cycle(self.partition_ids)

@@ -306,7 +306,7 @@ def test_a_log_from_a_newer_paysim_is_refused(tmp_path: Path) -> None:
 
 
 def test_deferred_checkpoints_leave_the_wal_to_checkpoint_wal(log: LocalEventLog, log_path: Path) -> None:
-    log.defer_wal_checkpoints()
+    log.defer_wal_checkpoints(5000)
     wal = log_path.with_name(f"{log_path.name}-wal")
     database_bytes = log_path.stat().st_size
     body = b"x" * 4000  # about a page an event: 1,500 of them take the log past SQLite's 1,000 pages
@@ -320,3 +320,8 @@ def test_deferred_checkpoints_leave_the_wal_to_checkpoint_wal(log: LocalEventLog
     log.checkpoint_wal()
     assert log_path.stat().st_size > database_bytes + 1500 * 4000
     assert len(log.read("0", 0, 2000)) == 1500
+    # Past its 5,000 pages the writer's own commit checkpoints and the log starts over: 7,500 pages more
+    # leave it at most ~5,000 pages long (4,096 bytes and a 24-byte header each), not 7,500.
+    for _ in range(150):
+        log.append([("1", events(*[body] * 50))])
+    assert wal.stat().st_size < 5200 * 4120

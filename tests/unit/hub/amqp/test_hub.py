@@ -116,6 +116,31 @@ def test_the_writer_leaves_checkpoints_to_a_thread_of_their_own(
     assert log_path.stat().st_size >= database_bytes + 3 * 4000
 
 
+def test_the_write_ahead_log_starts_over_under_continuous_publishing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub_module, "WAL_CHECKPOINT_BYTES", 100_000)
+    monkeypatch.setattr(hub_module, "WRITER_CHECKPOINT_PAGES", 500)
+    path = tmp_path / "events.db"
+    LocalEventLog.create(path, 2).close()
+    event_hub = EventHub(path, "payments")
+
+    wal_sizes: list[int] = []
+
+    async def publish_continuously() -> None:
+        batch = encode_message(Message(data=[b"z" * 4000]))
+        for number in range(2000):  # ~2,000 pages: four times the writer's
+            await event_hub.publish(PublishNode("0"), batch, 0)
+            if number % 100 == 99:
+                wal_sizes.append(path.with_name("events.db-wal").stat().st_size)
+
+    try:
+        asyncio.run(publish_continuously())
+    finally:
+        event_hub.close()
+    assert max(wal_sizes) < 700 * 4120  # pages of 4,096 bytes and a 24-byte header
+
+
 @dataclass(eq=False)
 class FakeReceiver:
     owner_level: int | None
