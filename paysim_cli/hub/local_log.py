@@ -538,6 +538,27 @@ class LocalEventLog:
                     (consumer_group, owner_id),
                 )
 
+    def defer_wal_checkpoints(self, pages: int) -> None:
+        """Let this connection's commits checkpoint the write-ahead log only once it holds `pages` pages,
+        not SQLite's 1,000 (the commit that checkpoints copies the log into the database and syncs
+        both, 30-60 ms for 1,000 pages, during which that commit waits). Whoever calls this runs
+        `checkpoint_wal` beside the writes meanwhile, so that the commit's checkpoint finds little left
+        to copy. The commit's own checkpoint is what lets the log start over: one running beside
+        continuous writes never finds it wholly copied, and the file would grow without end."""
+        self._db.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
+
+    def checkpoint_wal(self) -> None:
+        """Copy what the write-ahead log holds into the database, as far as readers allow, without
+        blocking writers or readers (a passive checkpoint, as the automatic one is)."""
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.DatabaseError as error:
+            raise HubError(
+                "hub_storage_error",
+                f"local event log {self.path}: checkpointing its write-ahead log failed: {error}",
+                f"free disk space or fix the permissions of {self.path.parent}",
+            ) from error
+
     def close(self) -> None:
         self._db.close()
 

@@ -41,7 +41,7 @@ from paysim_cli.simulator.runner import (
     MonotonicClock,
     WorkerPlan,
     WorkerResult,
-    run_worker,
+    WorkerRun,
 )
 from paysim_cli.worker_process import MAX_WORKERS
 
@@ -419,15 +419,15 @@ class _Execution:
             self._check_target(publisher, on_capacity)
             self._start_directory()
             publisher.warm_up()  # the schedule's clock starts once the publisher's links are open
-            setup = time.monotonic() - opened
-            result = run_worker(
+            prepared = WorkerRun(
                 run.plans[0],
                 publisher,
-                clock=self._clock,
-                started=self._clock.now(),
+                self._clock,
                 should_stop=self._interruption.is_set,
                 on_progress=lambda progress: self._report([progress]),
             )
+            setup = time.monotonic() - opened
+            result = prepared.run()
         result.setup_seconds = setup
         return [result]
 

@@ -19,7 +19,7 @@ from paysim_cli.runs.manifest import ManifestCounts
 from paysim_cli.settings import Settings
 from paysim_cli.simulator.progress import WorkerProgress
 from paysim_cli.simulator.publishing import open_target, worker_file
-from paysim_cli.simulator.runner import MonotonicClock, WorkerPlan, WorkerResult, run_worker
+from paysim_cli.simulator.runner import MonotonicClock, WorkerPlan, WorkerResult, WorkerRun
 from paysim_cli.worker_process import WorkerChannel, WorkerExit, WorkerMessage, WorkerPool, reported_error
 
 # Lead time between the last worker being ready and the common start, so all start on schedule.
@@ -141,17 +141,17 @@ def _worker_main(channel: WorkerChannel, job: _Job) -> None:
     )
     try:
         publisher.warm_up()  # connections and links open before the common start, not after it
-        setup = time.monotonic() - opened
-        channel.post("ready")
-        start = channel.wait_start()
-        result = run_worker(
+        prepared = WorkerRun(
             plan,
             publisher,
-            clock=MonotonicClock(),
-            started=start if start is not None else time.monotonic(),
+            MonotonicClock(),
             should_stop=channel.should_stop,
             on_progress=lambda progress: channel.post("progress", progress),
         )
+        setup = time.monotonic() - opened
+        channel.post("ready")
+        start = channel.wait_start()
+        result = prepared.run(start)
         result.setup_seconds = setup
     finally:
         publisher.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -46,6 +47,10 @@ async def _run(config: EndpointConfig) -> None:
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signal_number, stop.set)
+    # What start-up loaded lives as long as the process: out of the collector's sight, a full collection
+    # walks only what serving allocates (it walked all of it, ~20-25 ms of CPU, pausing every connection).
+    gc.collect()
+    gc.freeze()
     await serve(config, stop)
 
 

@@ -303,3 +303,25 @@ def test_a_log_from_a_newer_paysim_is_refused(tmp_path: Path) -> None:
         LocalEventLog.open(path)
     assert raised.value.code == "hub_schema_newer"
     assert raised.value.exit_code is ExitCode.CONFLICT
+
+
+def test_deferred_checkpoints_leave_the_wal_to_checkpoint_wal(log: LocalEventLog, log_path: Path) -> None:
+    log.defer_wal_checkpoints(5000)
+    wal = log_path.with_name(f"{log_path.name}-wal")
+    database_bytes = log_path.stat().st_size
+    body = b"x" * 4000  # about a page an event: 1,500 of them take the log past SQLite's 1,000 pages
+    for _ in range(30):
+        log.append([("0", events(*[body] * 50))])
+    # No commit checkpointed: the database file has none of it, the write-ahead log all of it.
+    assert log_path.stat().st_size == database_bytes
+    assert wal.stat().st_size > 1500 * 4096
+    with sqlite3.connect(log_path) as other:
+        assert other.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)  # others: the default
+    log.checkpoint_wal()
+    assert log_path.stat().st_size > database_bytes + 1500 * 4000
+    assert len(log.read("0", 0, 2000)) == 1500
+    # Past its 5,000 pages the writer's own commit checkpoints and the log starts over: 7,500 pages more
+    # leave it at most ~5,000 pages long (4,096 bytes and a 24-byte header each), not 7,500.
+    for _ in range(150):
+        log.append([("1", events(*[body] * 50))])
+    assert wal.stat().st_size < 5200 * 4120

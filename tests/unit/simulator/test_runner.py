@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,9 +13,10 @@ import pytest
 
 from paysim_cli.hub.transport import HubError, OutgoingEvent, PublishResult, TransientHubError
 from paysim_cli.retry import RetryPolicy
+from paysim_cli.simulator.generator import EventGenerator
 from paysim_cli.simulator.progress import WorkerProgress
 from paysim_cli.simulator.publishing import NdjsonFilePublisher
-from paysim_cli.simulator.runner import WorkerPlan, run_worker
+from paysim_cli.simulator.runner import WorkerPlan, WorkerRun, run_worker
 
 ProfileFile = Callable[..., Path]
 MakePlan = Callable[..., WorkerPlan]
@@ -94,6 +96,35 @@ def test_a_fast_target_lingers_then_ends_on_the_planned_end(
     assert result.progress.batches < 1500 / 4  # events 1 ms apart wait up to 5 ms for company
     assert len(reports) >= 3
     assert reports[-1].current_rate == 1000
+
+
+def test_a_prepared_run_has_its_first_block_and_a_frozen_heap_before_the_clock_starts(
+    profile_file: ProfileFile,
+    make_plan: MakePlan,
+    fake_clock: Callable[..., Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    generated: list[int] = []
+    block = EventGenerator.block
+
+    def counted(self: EventGenerator, number: int, times: Any) -> Any:
+        generated.append(number)
+        return block(self, number, times)
+
+    monkeypatch.setattr(EventGenerator, "block", counted)
+    clock = fake_clock()
+    publisher = NdjsonFilePublisher(tmp_path / "out.ndjson")
+    prepared = WorkerRun(make_plan(profile_file(), rate=1000, count=3000), publisher, clock)
+    assert generated[0] == 0  # block 0 generated, block 1 under way on the worker's thread
+    assert gc.get_freeze_count() > 0  # what set-up allocated is out of the collector's walk
+    clock.time += 5.0  # the clock starts later: the schedule counts from `started`, not from preparing
+    result = prepared.run(clock.now())
+    publisher.close()
+    assert gc.get_freeze_count() == 0
+    assert result.progress.sent == 3000
+    assert result.progress.latency.percentile_ms(1.0) <= 5.5
+    assert sorted(set(generated)) == [0, 1]
 
 
 def test_transient_errors_are_retried_with_backoff(

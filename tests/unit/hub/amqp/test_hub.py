@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from paysim_cli.hub.amqp import hub as hub_module
 from paysim_cli.hub.amqp.codec import AmqpError, Message, encode_message, timestamp_ms
 from paysim_cli.hub.amqp.hub import ConsumerNode, EventHub, PublishNode, ReceiverRegistry, ServiceNode
 from paysim_cli.hub.local_log import LocalEventLog
@@ -89,6 +90,55 @@ def test_publishing_routes_and_maps_log_failures(hub: EventHub) -> None:
         asyncio.run(publish(PublishNode("1"), Message(data=[b"x" * (1024 * 1024 + 1)])))
     assert refused.value.condition == b"amqp:link:message-size-exceeded"
     asyncio.run(hub.wait_for_events("1", timeout=0.01))
+
+
+def test_the_writer_leaves_checkpoints_to_a_thread_of_their_own(
+    hub: EventHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub_module, "WAL_CHECKPOINT_BYTES", 10_000)
+    log_path = hub._reader._path
+    database_bytes = log_path.stat().st_size  # what reaches the database file has been checkpointed
+
+    async def publish(partition_id: str, body: bytes) -> None:
+        await hub.publish(PublishNode(partition_id), encode_message(Message(data=[body])), 0)
+
+    async def publish_and_settle() -> None:
+        for _ in range(2):
+            await publish("0", b"x" * 4000)
+        assert hub._checkpointer._running is None  # under 10,000 bytes published: none yet
+        assert log_path.stat().st_size == database_bytes
+        await publish("1", b"y" * 4000)
+        running = hub._checkpointer._running
+        assert running is not None
+        await running
+
+    asyncio.run(publish_and_settle())
+    assert log_path.stat().st_size >= database_bytes + 3 * 4000
+
+
+def test_the_write_ahead_log_starts_over_under_continuous_publishing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub_module, "WAL_CHECKPOINT_BYTES", 100_000)
+    monkeypatch.setattr(hub_module, "WRITER_CHECKPOINT_PAGES", 500)
+    path = tmp_path / "events.db"
+    LocalEventLog.create(path, 2).close()
+    event_hub = EventHub(path, "payments")
+
+    wal_sizes: list[int] = []
+
+    async def publish_continuously() -> None:
+        batch = encode_message(Message(data=[b"z" * 4000]))
+        for number in range(2000):  # ~2,000 pages: four times the writer's
+            await event_hub.publish(PublishNode("0"), batch, 0)
+            if number % 100 == 99:
+                wal_sizes.append(path.with_name("events.db-wal").stat().st_size)
+
+    try:
+        asyncio.run(publish_continuously())
+    finally:
+        event_hub.close()
+    assert max(wal_sizes) < 700 * 4120  # pages of 4,096 bytes and a 24-byte header
 
 
 @dataclass(eq=False)
