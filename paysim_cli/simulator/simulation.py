@@ -427,6 +427,9 @@ class _Execution:
                 on_progress=lambda progress: self._report([progress]),
             )
             setup = time.monotonic() - opened
+            # The run starts when its clock does (the worker prepared, the links open): the manifest's
+            # start is the one its per-second series and its events' intended times count from.
+            self.started_at = datetime.now(UTC)
             result = prepared.run()
         result.setup_seconds = setup
         return [result]
