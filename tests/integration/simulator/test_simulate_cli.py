@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 from cli_results import json_data
-from jsonschema import Draft202012Validator
+from jsonschema_rs import Draft202012Validator
 from typer.testing import Result
 
 from paysim_cli.errors import ExitCode
@@ -20,6 +20,7 @@ from paysim_cli.simulator.contract import event_schema
 
 CliInvoker = Callable[..., Result]
 START = "2025-11-28T23:58:00Z"  # runs cross the 00:00 window boundary
+# The validator library the pipeline uses (pure-Python jsonschema took ~7 s for one run's 8,000 events).
 VALIDATOR = Draft202012Validator(event_schema())
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import numpy as np
 import orjson
 import pytest
@@ -28,7 +29,8 @@ from paysim_cli.simulator.profile_store import load_profile
 
 ProfileFile = Callable[..., Path]
 START_MS = 1_764_288_000_000
-VALIDATOR = Draft202012Validator(event_schema())
+# The same validator library as the pipeline's (fast enough for every event of a block).
+VALIDATOR = jsonschema_rs.Draft202012Validator(event_schema())
 
 
 def _generator(path: Path, seed: int = 7, **options: Any) -> EventGenerator:
