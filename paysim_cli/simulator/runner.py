@@ -199,8 +199,10 @@ class WorkerRun:
             self._block = self._blocks.take(self._generator, self._schedule, 0)
         self._next_index = 0
         self._next_report = 0.0
-        self._started = self._wall_start = 0.0  # set when the run starts
-        self._series = SimulateRecorder(plan.undelivered_path.parent, plan.worker, 0.0)
+        # Set by `run`, when the schedule's clock starts.
+        self._started: float
+        self._wall_start: float
+        self._series: SimulateRecorder
         _freeze_heap()
 
     def run(self, started: float | None = None) -> WorkerResult:
